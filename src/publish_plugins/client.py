@@ -1,0 +1,51 @@
+"""The one HTTP client of a run: TLS settings, timeouts, keep-alive, a User-Agent of our own."""
+
+from __future__ import annotations
+
+import platform
+import ssl
+
+import httpx
+
+from ._version import __version__
+from .errors import UsageError
+from .settings import Repository
+
+__all__ = ["USER_AGENT", "make_client"]
+
+# Not "twine": pypiserver answers a twine User-Agent with 400 instead of 409 (research/indexes.md §1).
+USER_AGENT = f"publish-plugins/{__version__} httpx/{httpx.__version__} {platform.python_implementation()}/{platform.python_version()}"
+
+
+def make_client(repository: Repository, *, connections: int) -> httpx.Client:
+    """A client shared by the index check and the uploads, so connections are reused."""
+    timeout = httpx.Timeout(repository.timeout, connect=min(repository.timeout, 30.0))
+    return httpx.Client(
+        verify=_tls_context(repository),
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(
+            max_connections=max(connections, 1) + 4, max_keepalive_connections=max(connections, 1) + 4
+        ),
+        follow_redirects=False,
+    )
+
+
+def _tls_context(repository: Repository) -> ssl.SSLContext | bool:
+    if not repository.verify:
+        return False
+    try:
+        if repository.ca_cert:
+            context = ssl.create_default_context(cafile=repository.ca_cert)
+        else:
+            import certifi
+
+            context = ssl.create_default_context(cafile=certifi.where())
+        if repository.client_cert:
+            context.load_cert_chain(repository.client_cert, repository.client_key)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename}: no such certificate file") from None
+    except (ssl.SSLError, OSError) as exc:
+        which = repository.client_cert or repository.ca_cert
+        raise UsageError(f"{which}: not a usable certificate ({exc.strerror or exc})") from None
+    return context

@@ -1,0 +1,237 @@
+"""``safe-publish``: the standalone command, for everyone not publishing through hatch, PDM or poetry."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import tomllib
+
+from .. import __version__
+from ..errors import PublishError, UsageError
+from ..events import Event, Finished, UploadProgress, UploadStarted
+from ..retry import RetryPolicy
+from ..selection import ProjectRef
+from ..settings import DEFAULT_TIMEOUT, PublishOptions, Repository
+
+__all__ = ["build_parser", "main"]
+
+_COLORS = {"success": "32", "warning": "33", "error": "31", "info": "", "debug": "2"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="safe-publish",
+        description=(
+            "Upload distributions to a package index, safely re-runnable: the index is read first and files "
+            "are compared by hash. Identical files are skipped; a file with the same name and different "
+            "content stops the whole run before anything is uploaded (exit 3)."
+        ),
+        epilog="Exit codes: 0 done, 1 upload/network/auth failure, 2 usage error or bad input, 3 conflict.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="distribution files or folders (default: dist/, filtered to the current project's name and version)",
+    )
+    where = parser.add_argument_group("where to publish")
+    where.add_argument("--repository-url", metavar="URL", help="upload URL (default: PyPI, or -r's URL)")
+    where.add_argument("-r", "--repository", metavar="NAME", help="a repository section of ~/.pypirc")
+    where.add_argument(
+        "--check-url", metavar="URL", help="simple index to check (default: derived from the upload URL)"
+    )
+    auth = parser.add_argument_group("credentials (also SAFE_PUBLISH_USERNAME / SAFE_PUBLISH_PASSWORD)")
+    auth.add_argument("-u", "--username", help="user name; __token__ for an API token")
+    auth.add_argument("-p", "--password", help="password or API token (prefer SAFE_PUBLISH_PASSWORD)")
+    mode = parser.add_argument_group("mode")
+    mode.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip files already on the index even when their content differs (with a warning)",
+    )
+    mode.add_argument("--dry-run", action="store_true", help="check and plan, upload nothing")
+    mode.add_argument("--report", type=Path, metavar="FILE", help="write a JSON record of every file")
+    tuning = parser.add_argument_group("connection")
+    tuning.add_argument(
+        "--jobs", type=_positive_int, default=1, metavar="N", help="parallel uploads (default 1)"
+    )
+    tuning.add_argument("--ca-cert", metavar="FILE", help="CA bundle to verify the index's certificate")
+    tuning.add_argument("--client-cert", metavar="FILE", help="client certificate (PEM, may include the key)")
+    tuning.add_argument(
+        "--client-key", metavar="FILE", help="client certificate key, if not in --client-cert"
+    )
+    tuning.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="network timeout"
+    )
+    tuning.add_argument(
+        "--retries", type=int, default=3, metavar="N", help="retries on network errors, 5xx and 429"
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
+    output.add_argument(
+        "-q", "--quiet", action="count", default=0, help="only warnings, errors and the summary"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``safe-publish`` and ``python -m publish_plugins``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    renderer = _Renderer(sys.stderr, verbosity=args.verbose - args.quiet)
+    try:
+        repository = _repository(args)
+        options = PublishOptions(
+            mode="skip-existing" if args.skip_existing else "strict",
+            dry_run=args.dry_run,
+            report_path=args.report,
+            jobs=args.jobs,
+            retry=RetryPolicy(retries=max(0, args.retries), backoff=_backoff()),
+        )
+        from ..publish import publish
+
+        publish(args.paths, repository, options, project=_current_project(), on_event=renderer)
+    except PublishError as exc:
+        renderer.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        renderer.error("interrupted")
+        return 130
+    return 0
+
+
+def _backoff() -> float:
+    # Tests shorten the waits between retries; users keep the default.
+    value = os.environ.get("SAFE_PUBLISH_BACKOFF")
+    try:
+        return float(value) if value else 0.5
+    except ValueError:
+        return 0.5
+
+
+def _repository(args: argparse.Namespace) -> Repository:
+    username = args.username or os.environ.get("SAFE_PUBLISH_USERNAME") or None
+    password = args.password or os.environ.get("SAFE_PUBLISH_PASSWORD") or None
+    url = args.repository_url or os.environ.get("SAFE_PUBLISH_REPOSITORY_URL")
+    if args.repository:
+        from ..credentials import read_pypirc
+
+        section = read_pypirc(args.repository)
+        url = url or section.url
+        username = username or section.username
+        password = password or section.password
+    url = url or "https://upload.pypi.org/legacy/"
+    if password is None:
+        from ..credentials import keyring_password
+
+        username, password = keyring_password(url, username)
+    if args.client_key and not args.client_cert:
+        raise UsageError("--client-key needs --client-cert")
+    return Repository(
+        upload_url=url,
+        check_url=args.check_url or os.environ.get("SAFE_PUBLISH_CHECK_URL"),
+        username=username,
+        password=password,
+        ca_cert=args.ca_cert,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+        timeout=args.timeout,
+    )
+
+
+def _current_project(root: Path | None = None) -> ProjectRef | None:
+    """Name and version from ./pyproject.toml ([project], else [tool.poetry]); None outside a project."""
+    path = (root or Path.cwd()) / "pyproject.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+    table = data.get("project") or data.get("tool", {}).get("poetry") or {}
+    name = table.get("name")
+    if not isinstance(name, str):
+        return None
+    version = table.get("version")
+    return ProjectRef(name, version if isinstance(version, str) else None)
+
+
+class _Renderer:
+    """One line per file and event on stderr; a progress line on a terminal; colour unless NO_COLOR."""
+
+    def __init__(self, stream: TextIO, *, verbosity: int) -> None:
+        self.stream = stream
+        self.verbosity = verbosity
+        self.tty = stream.isatty()
+        self.color = self.tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        self._last_percent: dict[str, int] = {}
+        self._progress_open = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, UploadProgress):
+            self._progress(event)
+            return
+        if isinstance(event, UploadStarted):
+            self._last_percent.pop(event.filename, None)
+        level = event.level
+        if level == "debug" and self.verbosity < 1:
+            return
+        if level in ("info", "success") and self.verbosity < 0 and not isinstance(event, Finished):
+            return
+        self._line(event.message, level)
+
+    def error(self, text: str) -> None:
+        self._line(f"error: {text}", "error")
+
+    def _progress(self, event: UploadProgress) -> None:
+        if not self.tty or self.verbosity < 0:
+            return
+        percent = 100 * event.sent // event.total if event.total else 100
+        if self._last_percent.get(event.filename) == percent:
+            return
+        self._last_percent[event.filename] = percent
+        width = 30
+        filled = width * percent // 100
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r{event.filename} [{bar}] {percent:3d}% of {_size(event.total)}")
+        self.stream.flush()
+        self._progress_open = True
+
+    def _line(self, text: str, level: str) -> None:
+        if self._progress_open:
+            self.stream.write("\r\033[K" if self.tty else "\n")
+            self._progress_open = False
+        code = _COLORS.get(level, "")
+        if self.color and code:
+            text = f"\033[{code}m{text}\033[0m"
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

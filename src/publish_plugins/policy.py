@@ -1,0 +1,84 @@
+"""The decision for one file, pure: (local file, what the index lists, mode) → Upload | Skip | Conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Conflict", "Decision", "LocalFacts", "Mode", "RemoteFacts", "Skip", "Upload", "decide"]
+
+Mode = Literal["strict", "skip-existing"]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFacts:
+    """The local file: its name and the digests needed to compare with the remote files."""
+
+    filename: str
+    digests: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFacts:
+    """A file the index lists with the same distribution identity, and the digest to compare with.
+
+    ``algorithm`` is the strongest one the index lists (or sha256 of the downloaded file when it lists none).
+    """
+
+    filename: str
+    algorithm: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    kind: Literal["identical", "existing"]
+    reason: str
+    remote: RemoteFacts
+    weak: bool = False  # the match rests on md5 alone
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    reason: str
+    remote: RemoteFacts
+
+
+Decision = Upload | Skip | Conflict
+
+
+def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Decision:
+    """Decide what to do with one local file (DESIGN.md, "Modes").
+
+    ``remote`` holds the index's files with the local file's distribution identity. The same file name is
+    compared first; another spelling of the same identity (``Foo_Bar-1.0.tar.gz`` against
+    ``foo_bar-1.0.tar.gz``) occupies the slot on PyPI, so it conflicts in strict mode.
+    """
+    if not remote:
+        return Upload("not on the index")
+    same_name = [entry for entry in remote if entry.filename == local.filename]
+    for entry in same_name or remote:
+        local_digest = local.digests.get(entry.algorithm)
+        if local_digest is None:
+            raise ValueError(f"no local {entry.algorithm} digest for {local.filename}")
+        if local_digest == entry.digest and entry.filename == local.filename:
+            return Skip(
+                "identical", f"identical ({entry.algorithm} matches)", entry, weak=entry.algorithm == "md5"
+            )
+    entry = (same_name or list(remote))[0]
+    local_digest = local.digests[entry.algorithm]
+    if entry.filename != local.filename:
+        same_bytes = local_digest == entry.digest
+        what = "the same content" if same_bytes else "different content"
+        reason = f"the index has {entry.filename} for the same distribution ({what})"
+    else:
+        reason = f"the index has different content (local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
+    if mode == "skip-existing":
+        return Skip("existing", reason, entry)
+    return Conflict(reason, entry)
