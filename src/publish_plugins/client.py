@@ -14,7 +14,10 @@ from .settings import Repository
 __all__ = ["USER_AGENT", "make_client"]
 
 # Not "twine": pypiserver answers a twine User-Agent with 400 instead of 409 (research/indexes.md §1).
-USER_AGENT = f"publish-plugins/{__version__} httpx/{httpx.__version__} {platform.python_implementation()}/{platform.python_version()}"
+USER_AGENT = (
+    f"publish-plugins/{__version__} httpx/{httpx.__version__} "
+    f"{platform.python_implementation()}/{platform.python_version()}"
+)
 
 
 def make_client(repository: Repository, *, connections: int) -> httpx.Client:

@@ -7,6 +7,7 @@ import stat
 import tarfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -187,18 +188,7 @@ def _sdist_metadata(path: Path, identity: Identity) -> bytes:
     try:
         with tarfile.open(path, "r:gz") as archive:
             members = archive.getmembers()
-            tops: set[str] = set()
-            for member in members:
-                if _unsafe_member(member.name):
-                    raise DistributionError(path, f"unsafe member path in the archive: {member.name!r}")
-                if member.issym() or member.islnk():
-                    target = str(PurePosixPath(member.name).parent / member.linkname)
-                    if _unsafe_member(member.linkname) or ".." in PurePosixPath(target).parts:
-                        raise DistributionError(path, f"link escapes the archive: {member.name!r}")
-                tops.add(member.name.split("/", 1)[0])
-            if len(tops) != 1:
-                raise DistributionError(path, f"an sdist has one top folder; found {len(tops)}")
-            top = tops.pop()
+            top = _single_top_folder(path, members)
             if not _folder_matches(top, identity):
                 raise DistributionError(
                     path, f"top folder {top!r} does not match {identity.name} {identity.version}"
@@ -214,20 +204,31 @@ def _sdist_metadata(path: Path, identity: Identity) -> bytes:
             if member.size > _MAX_METADATA_BYTES:
                 raise DistributionError(path, "PKG-INFO is implausibly large")
             stream = archive.extractfile(member)
-            assert stream is not None  # a regular file member always has a stream
+            if stream is None:
+                raise DistributionError(path, f"{top}/PKG-INFO cannot be read")
             return stream.read()
     except DistributionError:
         raise
-    except (tarfile.TarError, EOFError, ValueError, zlib_error()) as exc:
+    except (tarfile.TarError, EOFError, ValueError, zlib.error) as exc:
         raise DistributionError(path, f"not a valid sdist (.tar.gz) archive: {_one_line(exc)}") from None
     except OSError as exc:
         raise DistributionError(path, f"not a valid sdist (.tar.gz) archive: {_one_line(exc)}") from None
 
 
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
+def _single_top_folder(path: Path, members: list[tarfile.TarInfo]) -> str:
+    """The one top folder of a safe archive: no member or link may point outside it."""
+    tops: set[str] = set()
+    for member in members:
+        if _unsafe_member(member.name):
+            raise DistributionError(path, f"unsafe member path in the archive: {member.name!r}")
+        if member.issym() or member.islnk():
+            target = str(PurePosixPath(member.name).parent / member.linkname)
+            if _unsafe_member(member.linkname) or ".." in PurePosixPath(target).parts:
+                raise DistributionError(path, f"link escapes the archive: {member.name!r}")
+        tops.add(member.name.split("/", 1)[0])
+    if len(tops) != 1:
+        raise DistributionError(path, f"an sdist has one top folder; found {len(tops)}")
+    return tops.pop()
 
 
 def _parse_metadata(path: Path, data: bytes) -> Metadata:

@@ -123,9 +123,14 @@ class PlanReady:
 
     @property
     def message(self) -> str:
-        verb = "would upload" if self.dry_run else "uploading"
-        files = ", ".join(self.to_upload) if self.to_upload else "nothing"
-        return f"{verb} {len(self.to_upload)} file(s): {files}"
+        count = len(self.to_upload)
+        if self.conflicts:
+            return f"nothing will be uploaded: {self.conflicts} file(s) conflict with the index"
+        if self.dry_run:
+            return f"dry run: would upload {count} file(s)" if count else "dry run: nothing to upload"
+        if not count:
+            return "nothing to upload: every file is already on the index"
+        return f"uploading {count} file(s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +230,7 @@ class Finished:
         if self.conflicts:
             parts.append(f"{self.conflicts} conflicting")
         if self.failed:
-            parts.append(f"{self.failed} failed")
+            parts.append(f"{self.failed} {'not uploaded' if self.exit_code in (2, 3) else 'failed'}")
         if self.ignored:
             parts.append(f"{self.ignored} ignored")
         prefix = "dry run: " if self.dry_run else ""

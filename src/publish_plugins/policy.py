@@ -78,7 +78,10 @@ def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Deci
         what = "the same content" if same_bytes else "different content"
         reason = f"the index has {entry.filename} for the same distribution ({what})"
     else:
-        reason = f"the index has different content (local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
+        reason = (
+            f"the index has different content "
+            f"(local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
+        )
     if mode == "skip-existing":
         return Skip("existing", reason, entry)
     return Conflict(reason, entry)

@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +51,7 @@ from .retry import RETRYABLE_STATUS, is_retryable_error
 from .selection import ProjectRef, select_files
 from .settings import PublishOptions, Repository
 from .upload import FileChangedError, UploadBody, send_upload, server_message
-from .urls import check_url_for, is_loopback, redact, same_origin
+from .urls import check_url_for, devpi_check_url, is_loopback, redact, same_origin
 
 __all__ = ["PublishResult", "publish"]
 
@@ -123,10 +123,10 @@ class _Run:
             self.records.append(FileRecord(path, Path(path).name, None, None, None, "ignored", reason))
             self.emit(FileIgnored(path, reason))
         planned = self._read_all(selection.files)
-        self.check_url = self._resolve_check_url()
-        self._warn_about_transport()
         with make_client(self.repository, connections=max(self.options.jobs, _MAX_CHECK_WORKERS)) as client:
             self._client = client
+            self.check_url = self._resolve_check_url()
+            self._warn_about_transport()
             pages = self._check_all(planned)
             self._plan(planned, pages)
             conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
@@ -208,15 +208,28 @@ class _Run:
         if self.repository.check_url:
             return self.repository.check_url
         derived = check_url_for(self.repository.upload_url)
+        devpi = devpi_check_url(self.repository.upload_url)
+        if devpi is not None and self._exists(devpi):
+            derived = devpi
         self.emit(Notice(f"checking the index at {redact(derived)} (derived from the upload URL)", "debug"))
         return derived
+
+    def _exists(self, url: str) -> bool:
+        try:
+            response = self._http.head(
+                url, auth=self._auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False
+            )
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     def _warn_about_transport(self) -> None:
         url = httpx.URL(self.repository.upload_url)
         if self.repository.password and url.scheme == "http" and not is_loopback(url):
             self.emit(
                 Notice(
-                    f"credentials will be sent over plain HTTP to {url.host}: anyone on the network can read them; "
+                    f"credentials will be sent over plain HTTP to {url.host}: "
+                    "anyone on the network can read them; "
                     "use https",
                     "warning",
                 )
@@ -232,8 +245,7 @@ class _Run:
 
     def _check_all(self, planned: list[_Planned]) -> dict[str, ProjectFiles | None]:
         projects = sorted({item.dist.project for item in planned})
-        assert self.check_url is not None
-        self.emit(CheckingIndex(redact(self.check_url), tuple(projects)))
+        self.emit(CheckingIndex(redact(self._check_url), tuple(projects)))
         workers = min(_MAX_CHECK_WORKERS, len(projects))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish-plugins-check") as pool:
             pages = list(pool.map(self._fetch_project, projects))
@@ -265,8 +277,10 @@ class _Run:
         record.reason = decision.reason
         if isinstance(decision, Skip):
             record.action = "skipped-identical" if decision.kind == "identical" else "skipped-existing"
-            level = "warning" if decision.kind == "existing" else "info"
-            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, level))
+            if decision.kind == "existing":
+                self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, "warning"))
+            else:
+                self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason))
         else:
             record.action = "conflict"
             self.emit(FileConflict(item.dist.filename, decision.reason))
@@ -374,7 +388,8 @@ class _Run:
             return
         if status in (401, 403):
             raise UploadFailed(
-                f"{item.dist.filename}: authentication failed ({problem}); check the username and password or token",
+                f"{item.dist.filename}: authentication failed ({problem}); "
+                "check the username and password or token",
                 status=status,
             )
         if status == 405:
@@ -408,7 +423,7 @@ class _Run:
         self.emit(FileConflict(item.dist.filename, item.record.reason))
         raise ConflictError([item.dist.filename])
 
-    def _progress(self, dist: Distribution) -> object:
+    def _progress(self, dist: Distribution) -> Callable[[int], None]:
         def report(sent: int) -> None:
             self.emit(UploadProgress(dist.filename, sent, dist.size))
 
@@ -417,7 +432,6 @@ class _Run:
     # ---- index access --------------------------------------------------------------------------------
 
     def _fetch_project(self, project: str) -> ProjectFiles | None:
-        assert self.check_url is not None
         retry = self.options.retry
         attempt = 0
         while True:
@@ -425,7 +439,7 @@ class _Run:
             try:
                 return fetch_project_files(
                     self._http,
-                    self.check_url,
+                    self._check_url,
                     project,
                     auth=self._auth,
                     auth_origin=self.repository.upload_url,
@@ -462,8 +476,15 @@ class _Run:
 
     @property
     def _http(self) -> httpx.Client:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("the HTTP client is used outside the run")
         return self._client
+
+    @property
+    def _check_url(self) -> str:
+        if self.check_url is None:
+            raise RuntimeError("the check URL is used before it is resolved")
+        return self.check_url
 
     @property
     def _auth(self) -> httpx.Auth | None:

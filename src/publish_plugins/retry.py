@@ -29,7 +29,7 @@ class RetryPolicy:
             after = _retry_after(response.headers.get("Retry-After"))
             if after is not None:
                 return min(after, self.max_delay)
-        base = self.backoff * (2 ** (attempt - 1))
+        base: float = self.backoff * 2.0 ** (attempt - 1)
         return min(base * (0.5 + random.random() / 2), self.max_delay)  # noqa: S311 (jitter, not crypto)
 
 

@@ -124,11 +124,7 @@ def server_message(response: httpx.Response, *, secrets_to_hide: Sequence[str] =
         standard = HTTPStatus(status).phrase
     except ValueError:
         standard = ""
-    detail = ""
-    if phrase and phrase != standard:
-        detail = phrase
-    else:
-        detail = _body_message(response)
+    detail = phrase if phrase and phrase != standard else _body_message(response)
     text = f"{status} {standard or phrase}".strip()
     if detail:
         text = f"{text}: {detail}"

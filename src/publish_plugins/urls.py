@@ -8,7 +8,7 @@ import httpx
 
 from .errors import UsageError
 
-__all__ = ["check_url_for", "is_loopback", "project_page_url", "redact", "same_origin"]
+__all__ = ["check_url_for", "devpi_check_url", "is_loopback", "project_page_url", "redact", "same_origin"]
 
 # Upload URL → simple index root, for indexes whose two URLs are not siblings (research/indexes.md §0).
 _KNOWN = {
@@ -31,7 +31,8 @@ def check_url_for(upload_url: str) -> str:
     # Cloudsmith uploads to python.cloudsmith.io but serves from dl.cloudsmith.io with a token path.
     if host.endswith("cloudsmith.io") or host.endswith("pypi.org") or path.endswith("/legacy"):
         raise UsageError(
-            f"cannot tell where {redact(upload_url)} lists its files; pass --check-url with the index's simple URL"
+            f"cannot tell where {redact(upload_url)} lists its files; "
+            "pass --check-url with the index's simple URL"
         )
     if path.endswith(("/simple", "/+simple")):
         raise UsageError(
@@ -44,6 +45,19 @@ def check_url_for(upload_url: str) -> str:
         )
     # devpi: /<user>/<index>/ is served at /<user>/<index>/+simple/; detected by the server, not guessed.
     return str(url.copy_with(path=path + "/simple/", username=None, password=None, query=None, fragment=None))
+
+
+def devpi_check_url(upload_url: str) -> str | None:
+    """``/<user>/<index>/+simple/`` when the upload URL has devpi's shape; the caller confirms it exists.
+
+    devpi serves its simple pages under ``+simple``; the same two-segment shape is also Nexus's
+    ``/repository/<name>/``, which keeps ``…/simple/``.
+    """
+    url = httpx.URL(upload_url)
+    segments = [part for part in url.path.split("/") if part]
+    if len(segments) != 2 or segments[0] == "repository" or segments[1] in ("legacy", "simple"):
+        return None
+    return str(url.copy_with(path="/" + "/".join(segments) + "/+simple/", username=None, password=None))
 
 
 def project_page_url(check_url: str, project: str) -> str:

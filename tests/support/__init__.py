@@ -1,5 +1,5 @@
 """Test support: real index servers, generated distributions and a fault-injecting proxy.
 
-Tests import these as ``from support.servers import PypiServer``: pytest puts ``tests/`` on
-``sys.path`` because ``tests/conftest.py`` lives there (the default ``prepend`` import mode).
+Import as ``from tests.support.servers import PypiServer``. ``tests/`` is a package, so pytest puts
+the repository root on ``sys.path`` (default ``prepend`` import mode) and this works from any folder.
 """

@@ -264,9 +264,7 @@ def make_sdist(
     return path
 
 
-def make_release(
-    directory: Path, name: str, version: str, *, payload: bytes = DEFAULT_PAYLOAD
-) -> list[Path]:
+def make_release(directory: Path, name: str, version: str, *, payload: bytes = DEFAULT_PAYLOAD) -> list[Path]:
     """Write a wheel and an sdist of one release; return them wheel first."""
     return [
         make_wheel(directory, name, version, payload=payload),

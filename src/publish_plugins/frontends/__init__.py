@@ -1,1 +1,1 @@
-"""Front ends: the standalone CLI and the hatch, PDM and poetry plugins. Importing this package imports no host."""
+"""Front ends: the standalone CLI and the hatch, PDM and poetry plugins; importing this imports no host."""

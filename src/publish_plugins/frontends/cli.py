@@ -9,14 +9,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
-from .. import __version__
-from ..errors import PublishError, UsageError
-from ..events import Event, Finished, UploadProgress, UploadStarted
-from ..retry import RetryPolicy
-from ..selection import ProjectRef
-from ..settings import DEFAULT_TIMEOUT, PublishOptions, Repository
+from publish_plugins import __version__
+from publish_plugins.errors import PublishError, UsageError
+from publish_plugins.events import Event, Finished, UploadProgress, UploadStarted
+from publish_plugins.retry import RetryPolicy
+from publish_plugins.selection import ProjectRef
+from publish_plugins.settings import DEFAULT_TIMEOUT, PublishOptions, Repository
 
 __all__ = ["build_parser", "main"]
 
@@ -38,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="PATH",
-        help="distribution files or folders (default: dist/, filtered to the current project's name and version)",
+        help="distribution files or folders (default: dist/, filtered to the current project's name and "
+        "version)",
     )
     where = parser.add_argument_group("where to publish")
     where.add_argument("--repository-url", metavar="URL", help="upload URL (default: PyPI, or -r's URL)")
@@ -104,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             retry=RetryPolicy(retries=max(0, args.retries), backoff=_backoff()),
         )
-        from ..publish import publish
+        from publish_plugins.publish import publish
 
         publish(args.paths, repository, options, project=_current_project(), on_event=renderer)
     except PublishError as exc:
@@ -130,7 +134,7 @@ def _repository(args: argparse.Namespace) -> Repository:
     password = args.password or os.environ.get("SAFE_PUBLISH_PASSWORD") or None
     url = args.repository_url or os.environ.get("SAFE_PUBLISH_REPOSITORY_URL")
     if args.repository:
-        from ..credentials import read_pypirc
+        from publish_plugins.credentials import read_pypirc
 
         section = read_pypirc(args.repository)
         url = url or section.url
@@ -138,7 +142,7 @@ def _repository(args: argparse.Namespace) -> Repository:
         password = password or section.password
     url = url or "https://upload.pypi.org/legacy/"
     if password is None:
-        from ..credentials import keyring_password
+        from publish_plugins.credentials import keyring_password
 
         username, password = keyring_password(url, username)
     if args.client_key and not args.client_cert:

@@ -1,0 +1,40 @@
+"""Sizes and repeat counts (command-line flags; ``--quick`` for a smoke test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Config:
+    release_wheels: int = 13
+    wheel_mib: float = 8.0
+    big_mib: float = 512.0
+    s6_files: int = 200
+    s6_projects: int = 20
+    small_kib: float = 16.0
+    conflict_index: int = 3  # S3: the conflicting wheel's place in upload order (0 = first)
+    repeats: int = 5
+    big_repeats: int = 5
+    load_runs: int = 20
+    startup_runs: int = 10
+    hash_mib: int = 512
+    hash_repeats: int = 3
+    scaling: bool = True  # S6 with twice the files and twice the projects (ours + uv)
+    profile: bool = True  # pyinstrument + import-time of safe-publish (evidence for misses)
+
+    def quick(self) -> Config:
+        return replace(
+            self,
+            wheel_mib=1.0,
+            big_mib=32.0,
+            s6_files=40,
+            s6_projects=4,
+            small_kib=4.0,
+            repeats=1,
+            big_repeats=1,
+            load_runs=3,
+            startup_runs=3,
+            hash_mib=64,
+            hash_repeats=1,
+        )

@@ -1,0 +1,243 @@
+"""Servers per run, measured subprocesses, isolated environments.
+
+Every measured run gets a fresh pypiserver with its own package folder, filled by hard links before it
+starts and warmed (its digest cache filled) before the tool runs, and a fresh counting proxy in front of
+it. Tools are started in their own session and reaped with ``wait4``: its resource usage gives the peak
+RSS of the largest process of the tool's tree and the CPU time of the whole tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .proxy import CountingProxy, ProxyStats
+from .support import servers
+
+USERNAME = servers.TEST_USERNAME
+PASSWORD = servers.TEST_PASSWORD
+RUN_TIMEOUT = 600.0
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@dataclass
+class Invocation:
+    """One command of a tool run (most runs are one command; per-project tools run several)."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+@dataclass
+class ProcessResult:
+    wall: float
+    cpu: float
+    max_rss_kib: int
+    exit_code: int
+
+
+@dataclass
+class RunResult:
+    """One measured run of one tool on one scenario."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    max_rss_kib: int = 0
+    exit_code: int = 0
+    invocations: int = 0
+    upload_bytes: int = 0
+    uploads: int = 0
+    index_requests: int = 0
+    other_requests: int = 0
+    connections: int = 0
+    stored_after: int = 0
+    new_files: int = 0
+    error: str | None = None
+    log: str = ""
+
+
+def run_measured(invocation: Invocation, log_path: Path, timeout: float = RUN_TIMEOUT) -> ProcessResult:
+    """Run one command to its end; wall time, tree CPU, peak RSS, exit code."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"$ {' '.join(invocation.argv)}\n".encode())
+        log.flush()
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            invocation.argv,
+            cwd=invocation.cwd,
+            env=invocation.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a timeout kills the whole tree
+        )
+        timer = threading.Timer(timeout, _kill_group, (process.pid,))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        process.returncode = code  # reaped by wait4: keep Popen from waiting again
+        _kill_group(process.pid)  # leftovers of the tree, if any (daemons a tool forgot)
+        log.write(f"\n[exit {code}, {wall:.3f} s]\n".encode())
+    return ProcessResult(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def run_invocations(invocations: Sequence[Invocation], log_path: Path) -> RunResult:
+    """Run the commands one after the other (a per-project tool stops at its first failure, as CI would)."""
+    result = RunResult()
+    for invocation in invocations:
+        measured = run_measured(invocation, log_path)
+        result.invocations += 1
+        result.wall += measured.wall
+        result.cpu += measured.cpu
+        result.max_rss_kib = max(result.max_rss_kib, measured.max_rss_kib)
+        result.exit_code = measured.exit_code
+        if measured.exit_code != 0:
+            break
+    return result
+
+
+def clean_env(extra: Mapping[str, str], home: Path, path_dirs: Iterable[Path] = ()) -> dict[str, str]:
+    """An environment without the machine's user config, proxies or keyring; HOME is the tool's own."""
+    env = {key: value for key, value in os.environ.items() if key not in _PROXY_VARS}
+    for key in list(env):
+        # Nothing of the caller's tool config leaks in (a developer's PDM_*/POETRY_*/HATCH_*/UV_*/TWINE_*).
+        if key.startswith(("PDM_", "POETRY_", "HATCH_", "UV_", "TWINE_", "SAFE_PUBLISH_", "PIP_", "VIRTUAL_ENV")):
+            del env[key]
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "NO_COLOR": "1",
+            "TERM": "dumb",
+        }
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # tools start as users see them: with bytecode caches
+    if path_dirs:
+        env["PATH"] = os.pathsep.join([*(str(p) for p in path_dirs), env.get("PATH", "")])
+    env.update(extra)
+    return env
+
+
+def link_files(files: Iterable[Path], folder: Path) -> None:
+    """Hard-link files into a folder (same file system: instant, no extra page cache); copy otherwise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        target = folder / path.name
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+
+
+@dataclass
+class ServerRun:
+    """A started pypiserver with a counting proxy in front; ``upload_url``/``simple_url`` go through it."""
+
+    server: servers.PypiServer
+    proxy: CountingProxy
+    preloaded: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def upload_url(self) -> str:
+        return self.proxy.url
+
+    @property
+    def simple_url(self) -> str:
+        return self.proxy.url + "simple/"
+
+    def stored(self) -> set[str]:
+        return {p.name for p in self.server.packages_dir.iterdir() if p.is_file()}
+
+    def fresh_proxy(self) -> None:
+        """A new proxy (new counters, new port) for a second measured run on the same server."""
+        self.proxy.close()
+        self.proxy = CountingProxy(self.server.port).__enter__()
+        self.preloaded = frozenset(self.stored())
+
+
+class ServerPool:
+    """Starts servers for runs and stops them in the background (pypiserver takes ~1 s to exit)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._stopper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bench-stop")
+        self._pending: list[Future[None]] = []
+        self._count = 0
+
+    @contextlib.contextmanager
+    def run(self, preload: Sequence[Path], warm_projects: Iterable[str]) -> Iterator[ServerRun]:
+        self._count += 1
+        workdir = self.root / f"server-{self._count:04d}"
+        server = servers.PypiServer(workdir)  # sha256 links, no overwrite, upload auth, default backend
+        link_files(preload, server.packages_dir)
+        server.start()
+        proxy: CountingProxy | None = None
+        try:
+            _warm(server, warm_projects)
+            proxy = CountingProxy(server.port).__enter__()
+            run = ServerRun(server, proxy, frozenset(p.name for p in preload))
+            yield run
+            run.proxy.close()
+        finally:
+            if proxy is not None:
+                proxy.close()
+            self._pending.append(self._stopper.submit(_stop_and_remove, server, workdir))
+
+    def close(self) -> None:
+        for future in self._pending:
+            future.result()
+        self._stopper.shutdown(wait=True)
+
+
+def _warm(server: servers.PypiServer, projects: Iterable[str]) -> None:
+    # pypiserver hashes each file on the first simple-page request and caches the digest (watchdog
+    # 2.1.9); warming it outside the proxy keeps that one-off server cost out of every tool's figure.
+    with servers.http_client(timeout=120) as client:
+        client.get(server.simple_url)
+        for project in projects:
+            client.get(f"{server.simple_url}{project}/")
+
+
+def _stop_and_remove(server: servers.PypiServer, workdir: Path) -> None:
+    server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def fill_result(result: RunResult, stats: ProxyStats, run: ServerRun) -> None:
+    """Copy the proxy's counters and the server's file count into a run result."""
+    result.upload_bytes = stats.upload_bytes
+    result.uploads = stats.count("POST")
+    result.index_requests = sum(
+        1 for r in stats.requests if r.method in ("GET", "HEAD") and r.path.startswith("/simple")
+    )
+    result.other_requests = len(stats.requests) - result.uploads - result.index_requests
+    result.connections = stats.connections
+    stored = run.stored()
+    result.stored_after = len(stored)
+    result.new_files = len(stored - run.preloaded)

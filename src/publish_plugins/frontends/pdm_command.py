@@ -1,0 +1,553 @@
+"""``pdm safe-publish``: ``pdm publish``'s options and configuration, the core's safe upload.
+
+PDM registers the command (and so imports this module) on every start, for every command: the top level
+imports only what PDM has loaded already (argparse wiring); the core, httpx and PDM's publish machinery are
+imported when the command runs.
+
+What comes from PDM (research/hosts.md §2): the build (``pdm build``'s ``do_build``, as ``pdm publish``
+calls it), the repository (``[repository.NAME]`` in the project's ``pdm.toml`` and the global config,
+``PDM_PUBLISH_*``, PDM's keyring entries, the built-in ``pypi``/``testpypi``), the credentials (PDM's own
+lookup order: options, URL user info, keyring, PyPI trusted publishing, prompt), the TLS settings, the
+``pre_publish``/``post_publish`` hooks, and the terminal UI. What does not: the HTTP session. PDM's sets the
+upload credentials on the client, so they would travel with every request; the core uploads and reads the
+index with its own client, which sends credentials to the upload origin only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pdm.cli.commands.base import BaseCommand
+from pdm.cli.options import project_option, skip_option, verbose_option
+
+if TYPE_CHECKING:
+    from pdm._types import RepositoryConfig
+    from pdm.project import Project
+    from pdm.termui import UI
+    from rich.progress import Progress, TaskID
+
+    from publish_plugins.events import Event
+    from publish_plugins.publish import PublishResult
+    from publish_plugins.selection import ProjectRef
+    from publish_plugins.settings import Repository
+
+__all__ = ["SafePublishCommand"]
+
+EXIT_INTERRUPTED = 130
+# PDM's request_timeout (15 s) is meant for index pages; an index may take longer than that to answer
+# after receiving a large upload, so the core's own default is the floor.
+MIN_TIMEOUT = 60.0
+
+
+class SafePublishCommand(BaseCommand):
+    """``pdm publish`` reading the index first: identical files are skipped, a differing one stops the run."""
+
+    description = (
+        "Build and publish the project, checking the index by hash first: identical files are skipped, "
+        "a file that differs from the index stops the run before anything is uploaded"
+    )
+    arguments = (verbose_option, project_option, skip_option)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        # The same names, dests and environment variables as `pdm publish`, so that users can swap the
+        # command name and keep the rest of the line.
+        parser.epilog = (
+            "Exit codes: 0 every file is on the index, 1 upload/network/authentication failure, "
+            "2 usage error or bad input, 3 conflict (nothing uploaded)."
+        )
+        parser.add_argument(
+            "-r",
+            "--repository",
+            help="The repository name or url to publish the package to [env var: PDM_PUBLISH_REPO]",
+        )
+        parser.add_argument(
+            "-u",
+            "--username",
+            help="The username to access the repository [env var: PDM_PUBLISH_USERNAME]",
+        )
+        parser.add_argument(
+            "-P",
+            "--password",
+            help="The password to access the repository [env var: PDM_PUBLISH_PASSWORD]",
+        )
+        parser.add_argument(
+            "--no-build",
+            action="store_false",
+            dest="build",
+            help="Don't build the package before publishing",
+        )
+        parser.add_argument(
+            "-d",
+            "--dest",
+            default="dist",
+            help="The directory to upload the package from (default: dist); only files of the project's "
+            "name and version are taken",
+        )
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(
+            "--no-verify-ssl",
+            action="store_false",
+            dest="verify_ssl",
+            default=None,
+            help="Disable SSL verification",
+        )
+        group.add_argument(
+            "--ca-certs",
+            dest="ca_certs",
+            help="The path to a PEM-encoded Certificate Authority bundle to use"
+            " for publish server validation [env var: PDM_PUBLISH_CA_CERTS]",
+        )
+        safe = parser.add_argument_group("safe publishing")
+        safe.add_argument(
+            "--check-url",
+            metavar="URL",
+            help="The simple index to check before uploading (default: derived from the repository url)",
+        )
+        safe.add_argument(
+            "--skip-existing",
+            action="store_true",
+            help="Skip files already on the index even when their content differs (with a warning "
+            "naming both hashes); without it such a file stops the run (exit 3)",
+        )
+        safe.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check the index and show what would be uploaded; upload nothing",
+        )
+        safe.add_argument(
+            "--report", type=Path, metavar="FILE", help="Write a JSON record of every file to FILE"
+        )
+        safe.add_argument(
+            "--jobs",
+            type=_positive_int,
+            default=1,
+            metavar="N",
+            help="Upload N files in parallel (default: 1)",
+        )
+
+    def handle(self, project: Project, options: argparse.Namespace) -> None:
+        # PDM turns any exception into exit 1; the documented codes need sys.exit.
+        code = _run(project, options)
+        if code:
+            sys.exit(code)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _run(project: Project, options: argparse.Namespace) -> int:
+    from pdm.cli.hooks import HookManager
+    from pdm.exceptions import PdmUsageError
+
+    from publish_plugins.errors import PublishError, UsageError
+    from publish_plugins.publish import publish
+    from publish_plugins.settings import PublishOptions
+
+    ui = project.core.ui
+    renderer = _Renderer(ui)
+    hooks = HookManager(project, options.skip)
+    try:
+        try:
+            # Options and configuration first: a typo in -r must not cost a build.
+            config = _repository_config(project, options)
+        except PdmUsageError as exc:
+            raise UsageError(str(exc)) from None
+        hooks.try_emit("pre_publish")
+        if options.build:
+            from pdm.cli.commands import build
+
+            build.Command.do_build(project, dest=options.dest, hooks=hooks)
+        dist_dir = _display_path(project.root.joinpath(options.dest))
+        if not dist_dir.is_dir():
+            raise UsageError(f"{dist_dir} is not a folder; build first (without --no-build) or set -d/--dest")
+        credentials = _Credentials(project, config, dry_run=options.dry_run)
+        try:
+            repository = _core_repository(project, config, credentials, check_url=options.check_url)
+        except PdmUsageError as exc:
+            raise UsageError(str(exc)) from None
+        publish_options = PublishOptions(
+            mode="skip-existing" if options.skip_existing else "strict",
+            dry_run=options.dry_run,
+            report_path=options.report,
+            jobs=options.jobs,
+        )
+        result = publish(
+            [],
+            repository,
+            publish_options,
+            project=_project_ref(project, ui),
+            dist_dir=dist_dir,
+            on_event=renderer,
+        )
+    except PublishError as exc:
+        renderer.close()
+        ui.error(_escape(str(exc)))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        renderer.close()
+        ui.error("interrupted")
+        return EXIT_INTERRUPTED
+    finally:
+        renderer.close()
+    if not options.dry_run:
+        credentials.save_if_prompted()
+        _show_release_urls(ui, repository.upload_url, result)
+        hooks.try_emit("post_publish")
+    return 0
+
+
+# ---- repository, credentials, TLS -----------------------------------------------------------------------
+
+
+def _repository_config(project: Project, options: argparse.Namespace) -> RepositoryConfig:
+    """The repository as ``pdm publish`` resolves it (``Command.get_repository`` in PDM 2.13-2.29).
+
+    Repeated here rather than called: PDM's function ends by building PDM's ``Repository``, whose HTTP
+    session (with the credentials on every request) the core must not use; everything before that is
+    PDM's own configuration API.
+    """
+    from pdm.exceptions import PdmUsageError
+
+    name = options.repository or os.getenv("PDM_PUBLISH_REPO", "pypi")
+    username = options.username or os.getenv("PDM_PUBLISH_USERNAME")
+    password = options.password or os.getenv("PDM_PUBLISH_PASSWORD")
+    ca_certs = options.ca_certs or os.getenv("PDM_PUBLISH_CA_CERTS")
+
+    config = project.project_config.get_repository_config(name, "repository")
+    if config is None:
+        config = project.global_config.get_repository_config(name, "repository")
+        if config is None:
+            raise PdmUsageError(
+                f"Missing repository config of {name}: pass a URL, or configure it with "
+                f"`pdm config repository.{name}.url URL`"
+            )
+    else:
+        global_config = project.global_config.get_repository_config(name, "repository")
+        if global_config is not None:
+            config.passive_update(global_config)
+    if not config.url:
+        raise PdmUsageError(f"repository {name} has no url: `pdm config repository.{name}.url URL`")
+    if username is not None:
+        config.username = username
+    if password is not None:
+        config.password = password
+    if ca_certs is not None:
+        config.ca_certs = ca_certs
+    if options.verify_ssl is False:
+        config.verify_ssl = False
+    config.populate_keyring_auth()
+    return config
+
+
+class _NoCredentials(Exception):
+    """A dry run found no stored credentials; it reads the index anonymously instead of asking."""
+
+
+class _Credentials:
+    """PDM's credential lookup for an upload URL (``Repository._ensure_credentials``), kept for saving."""
+
+    def __init__(self, project: Project, config: RepositoryConfig, *, dry_run: bool) -> None:
+        self.project = project
+        self.config = config
+        self.dry_run = dry_run
+        self._resolver: Any = None
+
+    def resolve(self) -> tuple[str | None, str | None]:
+        """(username, password): options, config and keyring, URL user info, trusted publishing, prompt.
+
+        A dry run takes what is stored and never prompts or mints a token: it only reads the index.
+        """
+        from pdm.exceptions import PdmUsageError
+
+        self._resolver = _make_resolver(self.project, self.config, dry_run=self.dry_run)
+        try:
+            username, password = self._resolver._ensure_credentials(
+                self.config.username, self.config.password
+            )
+        except (_NoCredentials, PdmUsageError):
+            if not self.dry_run:
+                raise
+            self.project.core.ui.echo(
+                "dry run: no stored credentials, reading the index anonymously",
+                err=True,
+                verbosity=_verbosity("DETAIL"),
+            )
+            return self.config.username, None
+        return username, password
+
+    def save_if_prompted(self) -> None:
+        """After a successful upload, store prompted credentials the user chose to save, as PDM does."""
+        resolver = self._resolver
+        if resolver is not None and resolver._credentials_to_save is not None:
+            resolver._save_credentials(*resolver._credentials_to_save)
+            resolver._credentials_to_save = None
+
+
+def _make_resolver(project: Project, config: RepositoryConfig, *, dry_run: bool) -> Any:
+    """An object with PDM's credential methods and no upload session (see the module docstring)."""
+    from pdm.cli.commands.publish.repository import Repository as PdmRepository
+
+    class CredentialResolver(PdmRepository):  # type: ignore[misc]
+        def __init__(self) -> None:  # PDM's __init__ builds the session and resolves at once: not wanted
+            self.url = config.url
+            self.ui = project.core.ui
+            self._credentials_to_save = None
+
+        @functools.cached_property
+        def session(self) -> Any:
+            # Only PyPI trusted publishing (PDM exchanges a CI token for an upload token) uses it, and
+            # without the upload credentials on it. Built without `project.environment`, which would
+            # create a virtualenv in the project just to ask for a token.
+            try:
+                from pdm.models.session import PDMPyPIClient
+
+                client = PDMPyPIClient(sources=[config], timeout=project.config["request_timeout"])
+            except (ImportError, TypeError):  # another PDM's signature: PDM's own way
+                return project.environment._build_session([config])
+            project.core.exit_stack.callback(client.close)
+            return client
+
+        def _get_pypi_token_via_oidc(self) -> str | None:
+            if dry_run:
+                return None
+            return super()._get_pypi_token_via_oidc()  # type: ignore[no-any-return]
+
+        def _prompt_for_credentials(self, service: str, username: str | None) -> tuple[str, str, bool]:
+            if dry_run:
+                raise _NoCredentials
+            return super()._prompt_for_credentials(service, username)  # type: ignore[no-any-return]
+
+    return CredentialResolver()
+
+
+def _core_repository(
+    project: Project, config: RepositoryConfig, credentials: _Credentials, *, check_url: str | None
+) -> Repository:
+    from pdm.exceptions import PdmUsageError
+
+    from publish_plugins.settings import DEFAULT_TIMEOUT, Repository
+
+    try:
+        username, password = credentials.resolve()
+    except PdmUsageError as exc:
+        # PDM's text ("Username and password are required") does not say where they can come from.
+        where = "pass -u/-P or set PDM_PUBLISH_USERNAME/PDM_PUBLISH_PASSWORD"
+        if config.name and config.name != "__unknown__":  # PDM's name for a repository given as a URL
+            where += f", or `pdm config repository.{config.name}.username` / `.password`"
+        raise PdmUsageError(f"{exc}: {where}") from None
+    verify = config.verify_ssl is not False
+    # PDM's session falls back to these variables for a CA bundle (pdm.models.session); so does this.
+    ca_cert = config.ca_certs or os.getenv("REQUESTS_CA_BUNDLE") or os.getenv("CURL_CA_BUNDLE") or None
+    try:
+        timeout = max(float(project.config["request_timeout"]), DEFAULT_TIMEOUT, MIN_TIMEOUT)
+    except (KeyError, TypeError, ValueError):
+        timeout = max(DEFAULT_TIMEOUT, MIN_TIMEOUT)
+    return Repository(
+        upload_url=_without_userinfo(str(config.url)),
+        check_url=check_url,
+        username=username,
+        password=password,
+        ca_cert=ca_cert if verify else None,
+        verify=verify,
+        client_cert=config.client_cert or None,
+        client_key=(config.client_key or None) if config.client_cert else None,
+        timeout=timeout,
+    )
+
+
+def _display_path(path: Path) -> Path:
+    # Messages and the report name files as the user sees them: relative when under the current folder.
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _without_userinfo(url: str) -> str:
+    # PDM took user:password from the URL as credentials already; the core gets them as plain values.
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+# ---- project, output ---------------------------------------------------------------------------------
+
+
+def _project_ref(project: Project, ui: UI) -> ProjectRef | None:
+    """The project's name and static version, which select the files of ``--dest`` to publish."""
+    from publish_plugins.selection import ProjectRef
+
+    name = project.name
+    if not name:
+        return None  # no [project] name: every distribution in --dest is taken
+    metadata = project.pyproject.metadata
+    dynamic = [str(item) for item in metadata.get("dynamic", [])]
+    version = metadata.get("version")
+    if "version" in dynamic or version is None:
+        ui.echo(
+            f"{_escape(str(name))}: the version is dynamic, taking every version found in the dist folder",
+            err=True,
+            verbosity=_verbosity("DETAIL"),
+        )
+        return ProjectRef(str(name))
+    return ProjectRef(str(name), str(version))
+
+
+def _show_release_urls(ui: UI, upload_url: str, result: PublishResult) -> None:
+    # As `pdm publish` does, for PyPI and TestPyPI only: other indexes have no standard page URL.
+    from pdm.project.config import DEFAULT_REPOSITORIES
+
+    bases = {
+        DEFAULT_REPOSITORIES["pypi"]: "https://pypi.org/",
+        DEFAULT_REPOSITORIES["testpypi"]: "https://test.pypi.org/",
+    }
+    base = next((page for upload, page in bases.items() if upload_url.startswith(upload.rstrip("/"))), None)
+    if base is None:
+        return
+    releases = {(r.project, r.version) for r in result.records if r.action == "uploaded" and r.project}
+    if releases:
+        ui.echo("\n[success]View at:")
+        for project, version in sorted(releases, key=str):
+            ui.echo(f"{base}project/{project}/{version}/")
+
+
+def _verbosity(name: str) -> Any:
+    from pdm.termui import Verbosity
+
+    return Verbosity[name]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+class _Renderer:
+    """Core events → PDM's UI: one line per event by level, rich progress bars for uploads.
+
+    Lines of the run (info, success) go to stdout like ``pdm publish``'s "Uploading …" and ``pdm build``'s
+    lines; warnings and errors to stderr as ``WARNING:``/``ERROR:``; debug lines at ``-v``. Events arrive from
+    the core's worker threads with ``--jobs``, hence the lock. While bars are on screen every line goes
+    through the progress console, or the bars and the lines would overwrite each other on a terminal.
+    """
+
+    def __init__(self, ui: UI) -> None:
+        from pdm.termui import Verbosity
+
+        self.ui = ui
+        self.quiet = ui.verbosity <= Verbosity.QUIET
+        self._lock = threading.RLock()
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: Event) -> None:
+        from publish_plugins.events import Finished, UploadProgress, UploadStarted
+
+        with self._lock:
+            if isinstance(event, UploadProgress):
+                self._advance(event.filename, event.sent, event.total)
+                return
+            if isinstance(event, UploadStarted):
+                self._start(event.filename, event.size)
+                return
+            if isinstance(event, Finished):
+                self.close()
+                self._finished(event)
+                return
+            self._line(event.level, event.message)
+
+    def _start(self, filename: str, size: int) -> None:
+        if self.quiet:
+            return
+        progress = self._open()
+        task = self._tasks.get(filename)
+        if task is None:
+            progress.console.print(f"Uploading [success]{_escape(filename)}[/]", soft_wrap=True)
+            self._tasks[filename] = progress.add_task(filename, total=size)
+        else:  # a retry sends the file again from the first byte
+            progress.reset(task, total=size)
+
+    def _advance(self, filename: str, sent: int, total: int) -> None:
+        task = self._tasks.get(filename)
+        if task is not None and self._progress is not None:
+            self._progress.update(task, completed=sent, total=total)
+
+    def _open(self) -> Progress:
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            # PDM's upload columns (pdm/cli/commands/publish/repository.py), plus the file name: with
+            # --jobs several bars are on screen at once.
+            self._progress = self.ui.make_progress(
+                TextColumn("{task.description}"),
+                " [progress.percentage]{task.percentage:>3.0f}%",
+                BarColumn(),
+                DownloadColumn(),
+                "•",
+                TimeRemainingColumn(compact=True, elapsed_when_finished=True),
+                "•",
+                TransferSpeedColumn(),
+            )
+            self._progress.start()
+        return self._progress
+
+    def close(self) -> None:
+        """Take the bars off the screen (the final state stays); safe to call more than once."""
+        with self._lock:
+            progress, self._progress = self._progress, None
+            self._tasks.clear()
+            if progress is not None:
+                progress.stop()
+
+    def _line(self, level: str, message: str) -> None:
+        from pdm.termui import Verbosity
+
+        text = _escape(message)
+        if level == "error":
+            self._print(f"[error]ERROR:[/] {text}", Verbosity.QUIET, err=True)
+        elif level == "warning":
+            # Not hidden by -q: a skipped file whose content differs must never pass silently.
+            self._print(f"[warning]WARNING:[/] {text}", Verbosity.QUIET, err=True)
+        elif level == "success":
+            self._print(f"[success]{text}[/]", Verbosity.NORMAL)
+        elif level == "debug":
+            self._print(f"[dim]{text}[/]", Verbosity.DETAIL, err=True)
+        else:
+            self._print(text, Verbosity.NORMAL)
+
+    def _finished(self, event: Any) -> None:
+        from pdm.termui import Verbosity
+
+        style = "success" if event.exit_code == 0 else "error"
+        self._print(f"[{style}]{_escape(event.message)}[/]", Verbosity.NORMAL)
+
+    def _print(self, markup: str, verbosity: Any, *, err: bool = False) -> None:
+        if self.ui.verbosity < verbosity:
+            return
+        if self._progress is not None:
+            # soft_wrap: one event, one line, however narrow the terminal (as ui.echo does in CI logs).
+            self._progress.console.print(markup, soft_wrap=True)
+        else:
+            self.ui.echo(markup, err=err, verbosity=verbosity)

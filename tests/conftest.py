@@ -1,0 +1,202 @@
+"""Shared fixtures: real index servers on 127.0.0.1, generated distributions, host venvs, the proxy.
+
+Servers are session-scoped: under pytest-xdist each worker starts its own. Tests share a server by
+publishing under their own ``unique_name`` project (pypiserver) or into a fresh index (``devpi_index``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.dists import DistFactory
+from tests.support.proxy import FaultProxy
+from tests.support.servers import DevpiIndex, DevpiServer, HashAlgo, Index, PypiServer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS_DIR = Path(__file__).resolve().parent
+HOST_VENVS_ENV = "PUBLISH_PLUGINS_HOST_VENVS"
+DEFAULT_HOST_VENVS = ".venvs/"
+_FOLDER_MARKS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_FOLDER_ORDER = {"unit": 0, "integration": 1, "e2e": 2}
+
+
+def _folder(item: pytest.Item) -> str:
+    try:
+        return item.path.resolve().relative_to(TESTS_DIR).parts[0]
+    except ValueError:
+        return ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by folder, and run unit tests first: a broken core shows before the server tests."""
+    for item in items:
+        mark = _FOLDER_MARKS.get(_folder(item))
+        if mark is not None:
+            item.add_marker(mark)
+    items.sort(key=lambda item: _FOLDER_ORDER.get(_folder(item), 0))
+
+
+# ---- index servers --------------------------------------------------------------------------------
+
+
+class PypiServerFactory:
+    """Start pypiserver variants for the session; every one is stopped at the end."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self.servers: list[PypiServer] = []
+
+    def __call__(
+        self,
+        *,
+        hash_algo: HashAlgo | None = "sha256",
+        overwrite: bool = False,
+        auth: str | None = "update",
+        backend: str | None = None,
+    ) -> PypiServer:
+        """Start a pypiserver with these options (see :class:`PypiServer`) and return it."""
+        workdir = self._tmp_path_factory.mktemp("pypiserver")
+        server = PypiServer(workdir, hash_algo=hash_algo, overwrite=overwrite, auth=auth, backend=backend)
+        self.servers.append(server)
+        server.start()
+        return server
+
+    def stop_all(self) -> None:
+        """Stop every server this factory started."""
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def pypiserver_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServerFactory]:
+    """Start extra pypiserver variants: ``pypiserver_factory(hash_algo=..., overwrite=..., auth=...)``."""
+    factory = PypiServerFactory(tmp_path_factory)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def pypiserver(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver: sha256 links, duplicates rejected (409), auth for uploads only."""
+    return pypiserver_factory()
+
+
+@pytest.fixture(scope="session")
+def pypiserver_md5(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver whose simple pages carry ``#md5=`` fragments only."""
+    return pypiserver_factory(hash_algo="md5")
+
+
+@pytest.fixture(scope="session")
+def pypiserver_nohash(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver whose simple pages carry no hash at all (``--hash-algo off``)."""
+    return pypiserver_factory(hash_algo="off")
+
+
+@pytest.fixture(scope="session")
+def pypiserver_overwrite(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver with ``--overwrite``: a re-upload answers 200 and replaces the file."""
+    return pypiserver_factory(overwrite=True)
+
+
+@pytest.fixture(scope="session")
+def pypiserver_private(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver where reads need auth too (``-a update,list,download``): anonymous reads get 401."""
+    return pypiserver_factory(auth="update,list,download")
+
+
+@pytest.fixture(scope="session")
+def devpi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevpiServer]:
+    """devpi-server with user alice and the non-volatile index ``alice/dev`` (about 7 s to start)."""
+    server = DevpiServer(tmp_path_factory.mktemp("devpi"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def devpi_index(devpi: DevpiServer) -> DevpiIndex:
+    """A fresh non-volatile devpi index for this test (200 on identical re-upload, 409 on different)."""
+    return DevpiIndex.create(devpi, f"t-{secrets.token_hex(4)}")
+
+
+@pytest.fixture(params=["pypiserver", "devpi"])
+def any_index(request: pytest.FixtureRequest) -> Index:
+    """Run the test once against pypiserver (HTML, 409) and once against a fresh devpi index (JSON)."""
+    fixture = "pypiserver" if request.param == "pypiserver" else "devpi_index"
+    index: Index = request.getfixturevalue(fixture)
+    return index
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[str], FaultProxy]]:
+    """Start a :class:`FaultProxy` in front of a server URL: ``proxy = fault_proxy(pypiserver.url)``."""
+    proxies: list[FaultProxy] = []
+
+    def start(upstream: str) -> FaultProxy:
+        proxy = FaultProxy(upstream)
+        proxies.append(proxy)
+        proxy.start()
+        return proxy
+
+    try:
+        yield start
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+
+
+# ---- distributions and names ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def dists(tmp_path: Path) -> DistFactory:
+    """Build wheels and sdists into ``tmp_path / "dist"``: ``dists.wheel(name, version, payload=...)``."""
+    return DistFactory(tmp_path / "dist")
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A project name, already normalized, that no other test (or xdist worker) uses."""
+    base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+# ---- host environments ----------------------------------------------------------------------------
+
+
+def host_venv_bin(name: str) -> Path:
+    """Return the bin folder of the venv holding host ``name`` (hatch, pdm, poetry); fail if missing.
+
+    The venv is ``<prefix><name>``, prefix ``.venvs/`` by default or the value of
+    ``PUBLISH_PLUGINS_HOST_VENVS`` (``make test-min`` sets ``.venvs/min-``); relative to the repo root.
+    """
+    prefix = os.environ.get(HOST_VENVS_ENV) or DEFAULT_HOST_VENVS
+    venv = Path(prefix + name)
+    if not venv.is_absolute():
+        venv = REPO_ROOT / venv
+    executable = venv / "bin" / name
+    if not executable.exists():
+        target = "hosts-min" if "min" in prefix else "hosts"
+        pytest.fail(
+            f"host {name!r} is not installed: {executable} does not exist. Run `make {target}` "
+            f"(the venv prefix comes from ${HOST_VENVS_ENV}, now {prefix!r}).",
+            pytrace=False,
+        )
+    return venv / "bin"
+
+
+@pytest.fixture(scope="session")
+def host_venv() -> Callable[[str], Path]:
+    """``host_venv("pdm")`` → the bin folder of the PDM host venv; fails (never skips) when missing."""
+    return host_venv_bin

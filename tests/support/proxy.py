@@ -1,0 +1,535 @@
+"""A fault-injecting, byte-counting HTTP/1.1 proxy on 127.0.0.1, in front of a real index server.
+
+Faults are injected here, on the wire, instead of mocking the client (DESIGN.md "Tests"). The proxy
+parses requests properly (keep-alive, Content-Length and chunked bodies) and forwards each request on
+a fresh upstream connection, so the server's own answers (status, headers, body) reach the client
+unchanged unless a fault rule says otherwise. One thread accepts, one thread serves each client
+connection; ``stop()`` wakes and joins them all.
+
+    with FaultProxy(pypiserver.url) as proxy:
+        proxy.status(503, method="POST", headers={"Retry-After": "1"})
+        ...  # upload to proxy.url: the first POST gets 503, the next one reaches the server
+        assert proxy.upload_bytes > 0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import TracebackType
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+HOST = "127.0.0.1"
+UPSTREAM_TIMEOUT = 300.0  # a slow server taking a 2 GiB upload must not look like a fault
+MAX_HEAD = 64 * 1024
+READ_SIZE = 256 * 1024
+
+FaultKind = Literal[
+    "reset_mid_body", "refuse", "status", "stall", "drop_response", "redirect", "replace_body", "delay"
+]
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not HTTP/1.x, or closed in the middle of a message."""
+
+
+@dataclass
+class Fault:
+    """One rule: applied to the next ``times`` requests (``None``: all) matching method and path prefix."""
+
+    kind: FaultKind
+    method: str | None = None  # None matches every method
+    path: str = "/"  # prefix of the request target
+    times: int | None = 1
+    after_bytes: int = 0  # reset_mid_body: body bytes forwarded before the reset
+    status: int = 503  # status, redirect, replace_body (0: keep the server's status)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    seconds: float = 0.0  # delay
+    hits: int = 0  # how often the rule fired
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether the rule applies to a request (and has uses left)."""
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return (self.method is None or self.method.upper() == method) and path.startswith(self.path)
+
+
+@dataclass
+class RequestRecord:
+    """A request the proxy received; ``body_bytes`` counts body bytes read from the client so far."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body_bytes: int = 0
+    fault: FaultKind | None = None
+
+
+@dataclass
+class _Head:
+    raw: bytes
+    start_line: str
+    headers: list[tuple[str, str]]
+
+    def get(self, name: str) -> str | None:
+        values = [value for key, value in self.headers if key.lower() == name]
+        return values[-1] if values else None
+
+    def has_token(self, name: str, token: str) -> bool:
+        return any(
+            token in (part.strip().lower() for part in value.split(","))
+            for key, value in self.headers
+            if key.lower() == name
+        )
+
+
+class _Stream:
+    """Buffered reads from a socket: heads, lines and bounded byte runs."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(READ_SIZE)
+        self.buffer += data
+        return bool(data)
+
+    def read_head(self) -> _Head | None:
+        """Read a message head; ``None`` if the peer closed cleanly before sending one."""
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            if len(self.buffer) > MAX_HEAD:
+                raise ProtocolError("message head too large")
+            if not self._fill():
+                if self.buffer.strip():
+                    raise ProtocolError("connection closed inside a message head")
+                return None
+        raw = bytes(self.buffer[: end + 4])
+        del self.buffer[: end + 4]
+        lines = raw.decode("latin-1").split("\r\n")
+        fields = (line.partition(":") for line in lines[1:] if line)
+        headers = [(key.strip(), value.strip()) for key, _, value in fields]
+        return _Head(raw, lines[0], headers)
+
+    def read_line(self) -> bytes:
+        """Read one CRLF-terminated line, CRLF included."""
+        while (end := self.buffer.find(b"\r\n")) < 0:
+            if len(self.buffer) > MAX_HEAD:
+                raise ProtocolError("line too long")
+            if not self._fill():
+                raise ProtocolError("connection closed inside a line")
+        line = bytes(self.buffer[: end + 2])
+        del self.buffer[: end + 2]
+        return line
+
+    def read_some(self, limit: int) -> bytes:
+        """Read at least one and at most ``limit`` bytes; ``b""`` at end of stream."""
+        if not self.buffer and not self._fill():
+            return b""
+        data = bytes(self.buffer[:limit])
+        del self.buffer[:limit]
+        return data
+
+    def read_exact(self, size: int) -> Iterator[bytes]:
+        """Yield exactly ``size`` bytes in pieces, or raise if the peer closes first."""
+        while size > 0:
+            data = self.read_some(min(size, READ_SIZE))
+            if not data:
+                raise ProtocolError("connection closed inside a body")
+            size -= len(data)
+            yield data
+
+
+def _body(stream: _Stream, head: _Head, *, until_close: bool) -> Iterator[tuple[bytes, int]]:
+    """Yield a message body as (raw bytes to forward, payload bytes among them).
+
+    Chunked bodies are forwarded with their framing; only chunk data counts as payload.
+    ``until_close``: a response with neither length nor chunking ends when the server closes.
+    """
+    if head.has_token("transfer-encoding", "chunked"):
+        while True:
+            line = stream.read_line()
+            yield line, 0
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while (trailer := stream.read_line()) != b"\r\n":
+                    yield trailer, 0
+                yield b"\r\n", 0
+                return
+            for piece in stream.read_exact(size):
+                yield piece, len(piece)
+            yield stream.read_line(), 0
+    elif (length := head.get("content-length")) is not None:
+        for piece in stream.read_exact(int(length)):
+            yield piece, len(piece)
+    elif until_close:
+        while piece := stream.read_some(READ_SIZE):
+            yield piece, len(piece)
+
+
+def _response_has_body(method: str, status: int) -> bool:
+    return method != "HEAD" and status >= 200 and status not in {204, 304}
+
+
+def _status_of(head: _Head) -> int:
+    parts = head.start_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise ProtocolError(f"bad status line {head.start_line!r}")
+    return int(parts[1])
+
+
+def _reset(sock: socket.socket) -> None:
+    # SO_LINGER with a zero timeout makes close() send RST: the peer sees "connection reset".
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _response(status: int, headers: Mapping[str, str], body: bytes, *, close: bool) -> bytes:
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    lines += [f"{key}: {value}" for key, value in headers.items() if key.lower() != "content-length"]
+    lines.append(f"Content-Length: {len(body)}")
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class FaultProxy:
+    """The proxy. ``upstream`` is any URL of the real server; only its scheme://host:port is used."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        if parts.scheme != "http" or parts.hostname is None:
+            raise ValueError(f"upstream must be an http:// URL, got {upstream!r}")
+        self.upstream = (parts.hostname, parts.port or 80)
+        self.faults: list[Fault] = []
+        self.records: list[RequestRecord] = []
+        self.connections = 0
+        self.upload_bytes = 0  # request body bytes of POSTs received from clients
+        self.response_bytes = 0  # response body bytes sent to clients
+        self.errors: list[str] = []  # what went wrong inside connection threads, for debugging
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._threads: set[threading.Thread] = set()
+        self._sockets: set[socket.socket] = set()
+        self.port = 0
+
+    # ---- life cycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on a free port of 127.0.0.1 and start accepting."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, 0))
+        listener.listen(64)
+        listener.settimeout(0.1)  # accept() polls so that stop() is noticed
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        self._spawn(self._accept_loop)
+
+    def stop(self) -> None:
+        """Stop accepting, cut every open connection (stalls included) and join the threads."""
+        self._stop.set()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in list(self._threads):
+            thread.join(10)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def __enter__(self) -> FaultProxy:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Root URL of the proxy, with a trailing slash."""
+        return f"http://{HOST}:{self.port}/"
+
+    def url_for(self, upstream_url: str) -> str:
+        """Return ``upstream_url`` with the proxy's origin (e.g. a devpi index URL through the proxy)."""
+        parts = urlsplit(upstream_url)
+        return urlunsplit(("http", f"{HOST}:{self.port}", parts.path, parts.query, parts.fragment))
+
+    # ---- counters ---------------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request received, in order."""
+        with self._lock:
+            return [(record.method, record.path) for record in self.records]
+
+    def reset_counters(self) -> None:
+        """Zero the counters and forget the recorded requests."""
+        with self._lock:
+            self.records.clear()
+            self.connections = self.upload_bytes = self.response_bytes = 0
+
+    # ---- fault rules ------------------------------------------------------------------------------
+
+    def add(self, fault: Fault) -> Fault:
+        """Add a rule; rules are tried in the order they were added."""
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self.faults.clear()
+
+    def reset_mid_body(
+        self, after_bytes: int = 0, *, method: str | None = None, path: str = "/", times: int | None = 1
+    ) -> Fault:
+        """Forward ``after_bytes`` of the request body, then reset both connections."""
+        return self.add(Fault("reset_mid_body", method, path, times, after_bytes=after_bytes))
+
+    def refuse(self, *, times: int | None = 1) -> Fault:
+        """Reset the next ``times`` connections as soon as they are accepted."""
+        return self.add(Fault("refuse", None, "", times))
+
+    def status(
+        self,
+        code: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        method: str | None = None,
+        path: str = "/",
+        times: int | None = 1,
+    ) -> Fault:
+        """Answer with ``code`` (e.g. 502, 503, 429 with Retry-After) without reaching the server."""
+        return self.add(Fault("status", method, path, times, status=code, headers=headers or {}, body=body))
+
+    def stall(self, *, method: str | None = None, path: str = "/", times: int | None = 1) -> Fault:
+        """Read the request and never answer; the connection is held until the proxy stops."""
+        return self.add(Fault("stall", method, path, times))
+
+    def drop_response(self, *, method: str | None = None, path: str = "/", times: int | None = 1) -> Fault:
+        """Let the server process the request, then close the client connection without the answer."""
+        return self.add(Fault("drop_response", method, path, times))
+
+    def redirect(
+        self,
+        location: str,
+        *,
+        code: int = 307,
+        method: str | None = None,
+        path: str = "/",
+        times: int | None = 1,
+    ) -> Fault:
+        """Answer ``code`` (301, 302, 307, 308) with ``Location: location`` without reaching the server."""
+        return self.add(Fault("redirect", method, path, times, status=code, headers={"Location": location}))
+
+    def replace_body(
+        self,
+        body: bytes,
+        *,
+        status: int = 0,
+        method: str | None = None,
+        path: str = "/",
+        times: int | None = 1,
+    ) -> Fault:
+        """Forward the request, then answer with ``body`` (and ``status``, unless 0) instead."""
+        return self.add(Fault("replace_body", method, path, times, status=status, body=body))
+
+    def delay(
+        self, seconds: float, *, method: str | None = None, path: str = "/", times: int | None = 1
+    ) -> Fault:
+        """Wait ``seconds`` before forwarding the request."""
+        return self.add(Fault("delay", method, path, times, seconds=seconds))
+
+    def _take_fault(self, method: str, path: str, *, on_accept: bool) -> Fault | None:
+        # "refuse" rules act when a connection is accepted, all others when a request head arrives.
+        with self._lock:
+            for fault in self.faults:
+                if (fault.kind == "refuse") == on_accept and fault.matches(method, path):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    # ---- connection handling ----------------------------------------------------------------------
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=self._guard, args=(target, *args), daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _guard(self, target: Callable[..., None], *args: object) -> None:
+        # Connection threads must never raise: a traceback in a thread is noise, not a test result.
+        try:
+            target(*args)
+        except Exception as error:
+            if not self._stop.is_set():
+                with self._lock:
+                    self.errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def _forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+        sock.close()
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            with self._lock:
+                self.connections += 1
+            if self._take_fault("", "", on_accept=True):
+                _reset(client)
+                continue
+            self._track(client)
+            self._spawn(self._serve, client)
+
+    def _serve(self, client: socket.socket) -> None:
+        stream = _Stream(client)
+        try:
+            while not self._stop.is_set():
+                head = stream.read_head()
+                if head is None or not self._handle(client, stream, head):
+                    return
+        finally:
+            self._forget(client)
+
+    def _handle(self, client: socket.socket, stream: _Stream, head: _Head) -> bool:
+        """Serve one request; return whether the client connection stays open."""
+        parts = head.start_line.split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            raise ProtocolError(f"bad request line {head.start_line!r}")
+        method, target = parts[0].upper(), parts[1]
+        # Absolute-form targets (a client configured to use us as a proxy) are matched by their path.
+        path = (urlsplit(target).path or "/") if target.startswith("http") else target
+        record = RequestRecord(method, path, {key.lower(): value for key, value in head.headers})
+        fault = self._take_fault(method, path, on_accept=False)
+        record.fault = fault.kind if fault else None
+        with self._lock:
+            self.records.append(record)
+        # HTTP/1.0 clients get one request per connection: no index client speaks it anyway.
+        keep_alive = not head.has_token("connection", "close") and parts[2] != "HTTP/1.0"
+        kind = fault.kind if fault else None
+
+        if fault is not None and kind in {"status", "redirect"}:
+            self._drain(stream, head, record)
+            client.sendall(_response(fault.status, fault.headers, fault.body, close=not keep_alive))
+            return keep_alive
+        if kind == "stall":
+            self._drain(stream, head, record)
+            self._stop.wait()
+            return False
+        if fault is not None and kind == "delay" and self._stop.wait(fault.seconds):
+            return False
+
+        upstream = socket.create_connection(self.upstream, timeout=UPSTREAM_TIMEOUT)
+        self._track(upstream)
+        try:
+            upstream.sendall(head.raw)
+            limit = fault.after_bytes if fault is not None and kind == "reset_mid_body" else None
+            if not self._forward_body(stream, head, record, upstream, limit):
+                _reset(client)
+                return False
+            return self._relay_response(client, upstream, method, fault) and keep_alive
+        finally:
+            self._forget(upstream)
+
+    def _count(self, record: RequestRecord, size: int) -> None:
+        with self._lock:
+            record.body_bytes += size
+            if record.method == "POST":
+                self.upload_bytes += size
+
+    def _drain(self, stream: _Stream, head: _Head, record: RequestRecord) -> None:
+        # Read the request body before answering, as a real server would: a client still writing
+        # its body when the answer and close arrive would see a broken pipe instead of the status.
+        for _, size in _body(stream, head, until_close=False):
+            self._count(record, size)
+
+    def _forward_body(
+        self, stream: _Stream, head: _Head, record: RequestRecord, upstream: socket.socket, limit: int | None
+    ) -> bool:
+        """Forward the request body; with ``limit``, stop after that many payload bytes and say so."""
+        sent = 0
+        if limit == 0:
+            return False
+        for raw, size in _body(stream, head, until_close=False):
+            if limit is not None and sent + size >= limit:
+                cut = limit - sent
+                upstream.sendall(raw[:cut] if size else raw)
+                self._count(record, cut)
+                return False
+            upstream.sendall(raw)
+            sent += size
+            self._count(record, size)
+        return True
+
+    def _relay_response(
+        self, client: socket.socket, upstream: socket.socket, method: str, fault: Fault | None
+    ) -> bool:
+        """Read the server's answer and pass it on (or drop or replace it); return keep-alive."""
+        reader = _Stream(upstream)
+        while True:
+            head = reader.read_head()
+            if head is None:
+                raise ProtocolError("server closed without answering")
+            status = _status_of(head)
+            if status >= 200 or status == 101:
+                break
+            if fault is None:
+                client.sendall(head.raw)  # interim 1xx answers go through as they are
+        has_body = _response_has_body(method, status)
+        framed = head.get("content-length") is not None or head.has_token("transfer-encoding", "chunked")
+        body = _body(reader, head, until_close=True) if has_body else iter(())
+        if fault is not None and fault.kind == "drop_response":
+            for _ in body:  # the server finishes its work; the client never hears of it
+                pass
+            return False
+        if fault is not None and fault.kind == "replace_body":
+            for _ in body:
+                pass
+            headers = {
+                key: value
+                for key, value in head.headers
+                if key.lower() not in {"transfer-encoding", "content-length", "connection"}
+            }
+            client.sendall(_response(fault.status or status, headers, fault.body, close=True))
+            return False
+        client.sendall(head.raw)
+        for raw, size in body:
+            client.sendall(raw)
+            with self._lock:
+                self.response_bytes += size
+        return (framed or not has_body) and not head.has_token("connection", "close")

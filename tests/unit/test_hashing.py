@@ -1,0 +1,66 @@
+"""Digests in one pass, and the choice of the strongest hash an index lists."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from publish_plugins.hashing import file_digests, strongest_hash
+
+
+@pytest.mark.parametrize("size", [0, 10, 3 * 1024 * 1024, 9 * 1024 * 1024 + 7])
+def test_file_digests_match_hashlib(tmp_path: Path, size: int) -> None:
+    """Every digest equals hashlib's, for small files and for files hashed on several threads."""
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    digests = file_digests(path, ["sha256", "md5", "blake2_256", "sha512"])
+    assert digests == {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "md5": hashlib.md5(data).hexdigest(),  # noqa: S324
+        "blake2_256": hashlib.blake2b(data, digest_size=32).hexdigest(),
+        "sha512": hashlib.sha512(data).hexdigest(),
+    }
+
+
+def test_progress_counts_every_byte(tmp_path: Path) -> None:
+    """The chunk callback sees the whole file."""
+    path = tmp_path / "f"
+    path.write_bytes(b"a" * (5 * 1024 * 1024 + 3))
+    seen: list[int] = []
+    file_digests(path, ["sha256"], on_chunk=seen.append)
+    assert sum(seen) == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("hashes", "expected"),
+    [
+        ({"sha256": "AB" * 32, "md5": "cd" * 16}, ("sha256", "ab" * 32)),
+        ({"md5": "cd" * 16, "sha512": "ef" * 64}, ("sha512", "ef" * 64)),
+        ({"sha384": "12" * 48, "sha256": "ab" * 32}, ("sha384", "12" * 48)),
+        ({"blake2b": "34" * 32, "md5": "cd" * 16}, ("blake2_256", "34" * 32)),
+        ({"blake2b": "34" * 64}, ("blake2b", "34" * 64)),
+        ({"md5": "cd" * 16}, ("md5", "cd" * 16)),
+        ({}, None),
+        ({"sha256": "not-hex"}, None),
+        ({"sha256": "ab" * 10}, None),
+        ({"sha1": "ab" * 20, "whirlpool": "ab"}, None),
+    ],
+    ids=[
+        "sha256-over-md5",
+        "sha512-first",
+        "sha384-over-sha256",
+        "blake2-256",
+        "blake2b-512",
+        "md5-only",
+        "none",
+        "malformed",
+        "wrong-length",
+        "unknown-only",
+    ],
+)
+def test_strongest_hash(hashes: dict[str, str], expected: tuple[str, str] | None) -> None:
+    """sha512 > sha384 > sha256 > blake2b > md5; malformed and unknown entries are ignored."""
+    assert strongest_hash(hashes) == expected
