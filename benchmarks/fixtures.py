@@ -97,7 +97,7 @@ def _describe(path: Path, name: str, version: str) -> DistFile:
     return DistFile(path, name, version, filetype, pyversion, digest.hexdigest(), path.stat().st_size)
 
 
-def wheel(folder: Path, name: str, version: str, tag: str, size: int, seed: int) -> DistFile:
+def wheel(folder: Path, name: str, version: str, *, tag: str, size: int, seed: int) -> DistFile:
     path = dists.make_large_wheel(folder, name, version, size, seed=seed, tag=tag)
     return _describe(path, name, version)
 
@@ -112,7 +112,7 @@ def release(folder: Path, name: str, wheels: int, wheel_size: int, *, seed: int 
     if wheels > len(WHEEL_TAGS):
         raise ValueError(f"at most {len(WHEEL_TAGS)} wheels per release")
     built = [
-        wheel(folder, name, "1.0.0", tag, wheel_size, seed=seed + index)
+        wheel(folder, name, "1.0.0", tag=tag, size=wheel_size, seed=seed + index)
         for index, tag in enumerate(WHEEL_TAGS[:wheels])
     ]
     built.sort(key=lambda f: f.filename)

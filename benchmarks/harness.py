@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -66,15 +67,38 @@ class RunResult:
     log: str = ""
 
 
+_GNU_TIME = Path("/usr/bin/time")
+_RUSAGE_SCRIPT = Path(__file__).with_name("rusage.py")
+
+
+def _gnu_time_works() -> bool:
+    try:
+        done = subprocess.run([str(_GNU_TIME), "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return False
+    return "GNU" in done.stdout + done.stderr
+
+
+USE_GNU_TIME = _GNU_TIME.exists() and _gnu_time_works()
+
+
+def _wrapped(argv: list[str], stats: Path) -> list[str]:
+    # The tool is measured through a small parent (see rusage.py for why not straight from here).
+    if USE_GNU_TIME:
+        return [str(_GNU_TIME), "-f", "%M %U %S", "-o", str(stats), "--", *argv]
+    return [sys.executable, "-S", str(_RUSAGE_SCRIPT), str(stats), "--", *argv]
+
+
 def run_measured(invocation: Invocation, log_path: Path, timeout: float = RUN_TIMEOUT) -> ProcessResult:
     """Run one command to its end; wall time, tree CPU, peak RSS, exit code."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    stats = log_path.with_suffix(".rusage")
     with log_path.open("ab") as log:
         log.write(f"$ {' '.join(invocation.argv)}\n".encode())
         log.flush()
         start = time.perf_counter()
         process = subprocess.Popen(
-            invocation.argv,
+            _wrapped(invocation.argv, stats),
             cwd=invocation.cwd,
             env=invocation.env,
             stdin=subprocess.DEVNULL,
@@ -85,15 +109,26 @@ def run_measured(invocation: Invocation, log_path: Path, timeout: float = RUN_TI
         timer = threading.Timer(timeout, _kill_group, (process.pid,))
         timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            code = process.wait()
+        except BaseException:  # Ctrl-C: the tool's tree goes with the benchmark
+            _kill_group(process.pid)
+            process.wait()
+            raise
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        process.returncode = code  # reaped by wait4: keep Popen from waiting again
         _kill_group(process.pid)  # leftovers of the tree, if any (daemons a tool forgot)
         log.write(f"\n[exit {code}, {wall:.3f} s]\n".encode())
-    return ProcessResult(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code)
+    max_rss, cpu = _read_stats(stats)
+    return ProcessResult(wall, cpu, max_rss, code)
+
+
+def _read_stats(path: Path) -> tuple[int, float]:
+    try:
+        last = path.read_text().strip().splitlines()[-1].split()
+        return int(last[0]), float(last[1]) + float(last[2])
+    except (OSError, IndexError, ValueError):
+        return 0, float("nan")
 
 
 def _kill_group(pid: int) -> None:
@@ -121,7 +156,9 @@ def clean_env(extra: Mapping[str, str], home: Path, path_dirs: Iterable[Path] = 
     env = {key: value for key, value in os.environ.items() if key not in _PROXY_VARS}
     for key in list(env):
         # Nothing of the caller's tool config leaks in (a developer's PDM_*/POETRY_*/HATCH_*/UV_*/TWINE_*).
-        if key.startswith(("PDM_", "POETRY_", "HATCH_", "UV_", "TWINE_", "SAFE_PUBLISH_", "PIP_", "VIRTUAL_ENV")):
+        if key.startswith(
+            ("PDM_", "POETRY_", "HATCH_", "UV_", "TWINE_", "SAFE_PUBLISH_", "PIP_", "VIRTUAL_ENV")
+        ):
             del env[key]
     home.mkdir(parents=True, exist_ok=True)
     env.update(

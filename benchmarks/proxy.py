@@ -45,7 +45,7 @@ class ProxyStats:
 
 
 class _RequestParser:
-    """Incremental request framing for one connection (client → server direction only)."""
+    """Incremental request framing for one connection (client -> server direction only)."""
 
     def __init__(self, stats: ProxyStats, lock: threading.Lock) -> None:
         self._stats = stats

@@ -100,6 +100,10 @@ def _safe_publish(tool: Tool, ctx: Context) -> list[Invocation]:
 
 
 def _hatch_env(tool: Tool, ctx: Context) -> dict[str, str]:
+    config = ctx.home / "hatch" / "config.toml"
+    if not config.exists():  # hatch refuses a HATCH_CONFIG that does not exist
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("")
     return _env(
         tool,
         ctx,
@@ -291,7 +295,7 @@ def all_tools() -> list[Tool]:
 
 def display_command(tool: Tool, files: FileSet) -> str:
     """The command line of a tool with placeholders for the run-specific parts (for the results)."""
-    ctx = Context("http://127.0.0.1:PORT/", "http://127.0.0.1:PORT/simple/", files, Path("HOME"), Path("."))
+    ctx = Context("http://127.0.0.1:PORT/", "http://127.0.0.1:PORT/simple/", files, Path("HOME"), Path())
     invocations = tool.invocations(ctx)
     argv = invocations[0].argv
     names = {str(p) for p in files.paths}

@@ -23,7 +23,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 HOST_VENVS_ENV = "PUBLISH_PLUGINS_HOST_VENVS"
 DEFAULT_HOST_VENVS = ".venvs/"
 _FOLDER_MARKS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
-_FOLDER_ORDER = {"unit": 0, "integration": 1, "e2e": 2}
+_FOLDER_ORDER = {"unit": 0, "integration": 2, "e2e": 3}  # any other folder: 1
 
 
 def _folder(item: pytest.Item) -> str:
@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         mark = _FOLDER_MARKS.get(_folder(item))
         if mark is not None:
             item.add_marker(mark)
-    items.sort(key=lambda item: _FOLDER_ORDER.get(_folder(item), 0))
+    items.sort(key=lambda item: _FOLDER_ORDER.get(_folder(item), 1))
 
 
 # ---- index servers --------------------------------------------------------------------------------

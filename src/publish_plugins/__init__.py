@@ -2,31 +2,64 @@
 
 The core reads the index before uploading, compares content by hash and refuses a conflicting release before
 sending a byte. It prints nothing: front ends pass an event listener and render events their own way.
+
+Names are imported on first use: hosts load the front ends at start-up (poetry loads every plugin for every
+command), and importing the package must not cost them the HTTP stack.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import (
-    EXIT_CONFLICT,
-    EXIT_FAILURE,
-    EXIT_OK,
-    EXIT_USAGE,
-    ConflictError,
-    IndexQueryError,
-    InvalidDistribution,
-    InvalidDistributions,
-    PublishError,
-    UploadFailed,
-    UsageError,
-)
-from .events import Event, EventListener
-from .policy import Mode
-from .publish import PublishResult, publish
-from .retry import RetryPolicy
-from .selection import ProjectRef
-from .settings import PublishOptions, Repository
-from .urls import check_url_for, redact
+
+if TYPE_CHECKING:
+    from .errors import (
+        EXIT_CONFLICT,
+        EXIT_FAILURE,
+        EXIT_OK,
+        EXIT_USAGE,
+        ConflictError,
+        IndexQueryError,
+        InvalidDistribution,
+        InvalidDistributions,
+        PublishError,
+        UploadFailed,
+        UsageError,
+    )
+    from .events import Event, EventListener
+    from .policy import Mode
+    from .publish import PublishResult, publish
+    from .retry import RetryPolicy
+    from .selection import ProjectRef
+    from .settings import PublishOptions, Repository
+    from .urls import check_url_for, redact
+
+_LAZY = {
+    "EXIT_CONFLICT": "errors",
+    "EXIT_FAILURE": "errors",
+    "EXIT_OK": "errors",
+    "EXIT_USAGE": "errors",
+    "ConflictError": "errors",
+    "IndexQueryError": "errors",
+    "InvalidDistribution": "errors",
+    "InvalidDistributions": "errors",
+    "PublishError": "errors",
+    "UploadFailed": "errors",
+    "UsageError": "errors",
+    "Event": "events",
+    "EventListener": "events",
+    "Mode": "policy",
+    "PublishResult": "publish",
+    "publish": "publish",
+    "RetryPolicy": "retry",
+    "ProjectRef": "selection",
+    "PublishOptions": "settings",
+    "Repository": "settings",
+    "check_url_for": "urls",
+    "redact": "urls",
+}
 
 __all__ = [
     "EXIT_CONFLICT",
@@ -53,3 +86,16 @@ __all__ = [
     "publish",
     "redact",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'publish_plugins' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

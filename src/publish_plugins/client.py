@@ -5,8 +5,7 @@ from __future__ import annotations
 import platform
 import ssl
 
-import httpx
-
+from ._httpx import httpx
 from ._version import __version__
 from .errors import UsageError
 from .settings import Repository

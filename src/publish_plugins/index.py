@@ -10,8 +10,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import httpx
-
+from ._httpx import httpx
 from .errors import IndexQueryError
 from .hashing import strongest_hash
 from .identity import Identity, remote_identity_of

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from ._httpx import httpx
 from .client import make_client
 from .distribution import Distribution, DistributionError, read_distribution, upload_form_fields
 from .errors import (
@@ -57,6 +56,7 @@ __all__ = ["PublishResult", "publish"]
 
 _MAX_CHECK_WORKERS = 8
 _PENDING = "pending upload"
+_UPLOAD_DIGESTS = ("sha256", "md5", "blake2_256")
 
 
 @dataclass
@@ -301,13 +301,20 @@ class _Run:
         wheels = [item for item in uploads if item.dist.filetype == "bdist_wheel"]
         sdists = [item for item in uploads if item.dist.filetype == "sdist"]
         failures: list[PublishError] = []
-        for batch in (wheels, sdists):
-            if not batch or self._stop.is_set():
-                continue
-            with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
-                for error in pool.map(self._upload_guarded, batch):
-                    if error is not None:
-                        failures.append(error)
+        # The upload form needs md5 and blake2 as well; hash the next files while earlier ones are sent.
+        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-plugins-digests")
+        for item in [*wheels, *sdists]:
+            prefetch.submit(item.dist.digests, _UPLOAD_DIGESTS)
+        try:
+            for batch in (wheels, sdists):
+                if not batch or self._stop.is_set():
+                    continue
+                with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+                    for error in pool.map(self._upload_guarded, batch):
+                        if error is not None:
+                            failures.append(error)
+        finally:
+            prefetch.shutdown(wait=True, cancel_futures=True)
         for item in uploads:
             if item.record.reason == _PENDING:
                 item.record.reason = "not attempted: the run stopped after an earlier failure"
@@ -337,7 +344,7 @@ class _Run:
 
     def _upload_one(self, item: _Planned) -> None:
         dist = item.dist
-        digests = dist.digests(["sha256", "md5", "blake2_256"])
+        digests = dist.digests(_UPLOAD_DIGESTS)
         fields = upload_form_fields(dist, digests)
         retry = self.options.retry
         attempt = 0

@@ -6,8 +6,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    from ._httpx import httpx
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "is_retryable_error"]
 
@@ -35,6 +37,8 @@ class RetryPolicy:
 
 def is_retryable_error(exc: BaseException) -> bool:
     """Transport failures worth another try: refused or reset connections, timeouts, broken answers."""
+    from ._httpx import httpx
+
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
 
 

@@ -9,8 +9,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from http import HTTPStatus
 
-import httpx
-
+from ._httpx import httpx
 from .distribution import Distribution
 from .hashing import CHUNK_SIZE
 

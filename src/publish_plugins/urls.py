@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
-
+from ._httpx import httpx
 from .errors import UsageError
 
 __all__ = ["check_url_for", "devpi_check_url", "is_loopback", "project_page_url", "redact", "same_origin"]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal, Protocol
+from typing import IO, Literal, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import httpx
@@ -38,6 +38,7 @@ PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 HashAlgo = Literal["sha256", "md5", "off"]
 
 _running: set[_ServerProcess] = set()
+_S = TypeVar("_S", bound="_ServerProcess")
 
 
 def http_client(timeout: float = 30.0) -> httpx.Client:
@@ -70,6 +71,8 @@ def _parent_death_signal() -> Callable[[], None] | None:
     # If the test process dies without cleanup (SIGKILL, a crashed xdist worker), Linux sends the
     # server SIGTERM, so no server outlives its test run. prctl is looked up here, in the parent: the
     # child (forked while proxy threads may run) only makes the call, it imports nothing.
+    # The signal fires when the *thread* that started the server ends: start servers from the
+    # test's own thread (fixtures do), never from a short-lived helper thread.
     if sys.platform != "linux":
         return None
     import ctypes
@@ -132,7 +135,11 @@ class _ServerProcess:
             )
             _running.add(self)
             if self._wait_ready():
-                self._after_start()
+                try:
+                    self._after_start()
+                except BaseException:
+                    self.stop()
+                    raise
                 return
             self.stop()
             if attempt == 2:
@@ -190,7 +197,7 @@ class _ServerProcess:
         """Whether the process is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def __enter__(self) -> _ServerProcess:
+    def __enter__(self: _S) -> _S:
         self.start()
         return self
 
@@ -216,7 +223,9 @@ class PypiServer(_ServerProcess):
     ``hash_algo``: ``None`` (the server default, sha256), ``"sha256"``, ``"md5"`` or ``"off"`` (links
     without a hash). ``auth``: the ``-a`` value, e.g. ``"update"`` or ``"update,list,download"``; ``None``
     for no authentication at all. ``backend``: the ``--server`` value (``None``: pypiserver's ``auto``,
-    which picks waitress when installed, else the single-threaded wsgiref).
+    which picks waitress when installed, as in ``.venv``, else the single-threaded wsgiref that
+    research/indexes.md observed). waitress refuses request bodies over 1 GiB (413): pass
+    ``backend="wsgiref"`` for larger uploads.
     """
 
     name = "pypiserver"
@@ -292,6 +301,7 @@ class DevpiServer(_ServerProcess):
     """devpi-server 6.20.3, offline and without a PyPI mirror, with user ``alice``.
 
     ``start()`` also creates ``alice/dev``, a non-volatile index; ``new_index`` makes more, one per test.
+    Uploads over 1 GiB need ``extra_args=["--max-request-body-size", str(size)]``.
     """
 
     name = "devpi-server"

@@ -252,7 +252,7 @@ class SafePublisher(PublisherInterface):
             return
         if settings.auth_in_pyproject:
             self.app.display_warning(
-                f"[tool.hatch.publish.{PLUGIN_NAME}] sets `auth` in pyproject.toml, where anyone with the "
+                f"[tool.hatch.publish.{PLUGIN_NAME}] sets auth in pyproject.toml, where anyone with the "
                 "repository can read it; prefer HATCH_INDEX_AUTH, keyring or hatch's config"
             )
         target = self._target(settings)
@@ -412,7 +412,10 @@ def _password(app: Any, credentials: Any, *, no_prompt: bool) -> str:
     except Exception as exc:  # keyring backends raise their own types (NoKeyringError, dbus, secretstorage)
         app.display_debug(f"keyring lookup failed: {type(exc).__name__}")
         if no_prompt:
-            app.abort("Missing required option: auth (and no usable keyring backend to look it up)")
+            app.abort(
+                "Missing required option: auth (no usable keyring backend to look it up; "
+                "give -o auth=..., HATCH_INDEX_AUTH or `auth` in the repository's hatch config)"
+            )
         return str(app.prompt("Password / Token", hide_input=True))
 
 
@@ -556,6 +559,7 @@ class _Renderer:
             FileInvalid,
             FileUploaded,
             Finished,
+            PlanReady,
             UploadFailedEvent,
             UploadProgress,
             UploadStarted,
@@ -580,6 +584,10 @@ class _Renderer:
             if isinstance(event, FileIgnored | FileInvalid):
                 event = dataclasses.replace(event, path=_shorten(event.path))
             self._display(event.level, event.message)
+            if isinstance(event, PlanReady) and event.dry_run and not event.conflicts:
+                # The plan itself: a dry run names what a real run would send, one line per file.
+                for filename in event.to_upload:
+                    self._display("info", f"{filename}: would be uploaded")
 
     def close(self) -> None:
         with self._lock:

@@ -16,10 +16,12 @@ index with its own client, which sends credentials to the upload origin only.
 from __future__ import annotations
 
 import argparse
-import functools
+import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,7 +30,6 @@ from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
 if TYPE_CHECKING:
-    from pdm._types import RepositoryConfig
     from pdm.project import Project
     from pdm.termui import UI
     from rich.progress import Progress, TaskID
@@ -161,12 +162,12 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     renderer = _Renderer(ui)
     hooks = HookManager(project, options.skip)
     try:
-        try:
-            # Options and configuration first: a typo in -r must not cost a build.
-            config = _repository_config(project, options)
-        except PdmUsageError as exc:
-            raise UsageError(str(exc)) from None
         hooks.try_emit("pre_publish")
+        try:
+            # Before the build: a typo in -r or a missing password must not cost a build.
+            target = _resolve_target(project, options)
+        except PdmUsageError as exc:
+            raise UsageError(_usage_message(str(exc))) from None
         if options.build:
             from pdm.cli.commands import build
 
@@ -174,11 +175,6 @@ def _run(project: Project, options: argparse.Namespace) -> int:
         dist_dir = _display_path(project.root.joinpath(options.dest))
         if not dist_dir.is_dir():
             raise UsageError(f"{dist_dir} is not a folder; build first (without --no-build) or set -d/--dest")
-        credentials = _Credentials(project, config, dry_run=options.dry_run)
-        try:
-            repository = _core_repository(project, config, credentials, check_url=options.check_url)
-        except PdmUsageError as exc:
-            raise UsageError(str(exc)) from None
         publish_options = PublishOptions(
             mode="skip-existing" if options.skip_existing else "strict",
             dry_run=options.dry_run,
@@ -187,7 +183,7 @@ def _run(project: Project, options: argparse.Namespace) -> int:
         )
         result = publish(
             [],
-            repository,
+            _core_repository(project, target, check_url=options.check_url),
             publish_options,
             project=_project_ref(project, ui),
             dist_dir=dist_dir,
@@ -204,8 +200,8 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     finally:
         renderer.close()
     if not options.dry_run:
-        credentials.save_if_prompted()
-        _show_release_urls(ui, repository.upload_url, result)
+        target.save_prompted_credentials()
+        _show_release_urls(ui, str(target.config.url), result)
         hooks.try_emit("post_publish")
     return 0
 
@@ -213,116 +209,65 @@ def _run(project: Project, options: argparse.Namespace) -> int:
 # ---- repository, credentials, TLS -----------------------------------------------------------------------
 
 
-def _repository_config(project: Project, options: argparse.Namespace) -> RepositoryConfig:
-    """The repository as ``pdm publish`` resolves it (``Command.get_repository`` in PDM 2.13-2.29).
+class _NoCredentials(Exception):
+    """A dry run found no stored credentials: it reads the index anonymously instead of asking."""
 
-    Repeated here rather than called: PDM's function ends by building PDM's ``Repository``, whose HTTP
-    session (with the credentials on every request) the core must not use; everything before that is
-    PDM's own configuration API.
+
+@dataclass
+class _Target:
+    """What PDM resolved: the repository config (URL, TLS) and the credentials for it."""
+
+    config: Any  # pdm._types.RepositoryConfig
+    username: str | None
+    password: str | None = field(repr=False)
+    pdm_repository: Any  # PDM's Repository, which saves prompted credentials after a successful upload
+
+    def save_prompted_credentials(self) -> None:
+        # PDM offers to save prompted credentials to the keyring and does it after the first successful
+        # upload (Repository.upload); the upload here is the core's, so this does that step.
+        pending = getattr(self.pdm_repository, "_credentials_to_save", None)
+        if pending is not None:
+            self.pdm_repository._save_credentials(*pending)
+            self.pdm_repository._credentials_to_save = None
+
+
+def _resolve_target(project: Project, options: argparse.Namespace) -> _Target:
+    """Run ``pdm publish``'s own ``Command.get_repository`` and keep what it resolved.
+
+    PDM's function reads ``-r``/``-u``/``-P``/``--ca-certs``/``--no-verify-ssl``, ``PDM_PUBLISH_*``, the
+    ``[repository.NAME]`` tables of the project's ``pdm.toml`` and the global config, PDM's keyring entries
+    and the built-in ``pypi``/``testpypi``, in the order of the installed PDM (it changed between 2.13 and
+    2.29), then builds PDM's ``Repository``, which finds the credentials (URL user info, keyring by URL,
+    PyPI trusted publishing, prompt). For that call only, ``Repository`` is a subclass recording the
+    config and the credentials. PDM's upload session it builds is never used for publishing.
     """
+    import pdm.cli.commands.publish as publish_command
+    import pdm.cli.commands.publish.repository as repository_module
     from pdm.exceptions import PdmUsageError
 
-    name = options.repository or os.getenv("PDM_PUBLISH_REPO", "pypi")
-    username = options.username or os.getenv("PDM_PUBLISH_USERNAME")
-    password = options.password or os.getenv("PDM_PUBLISH_PASSWORD")
-    ca_certs = options.ca_certs or os.getenv("PDM_PUBLISH_CA_CERTS")
+    original = repository_module.Repository
+    dry_run = bool(options.dry_run)
+    found: dict[str, Any] = {}
 
-    config = project.project_config.get_repository_config(name, "repository")
-    if config is None:
-        config = project.global_config.get_repository_config(name, "repository")
-        if config is None:
-            raise PdmUsageError(
-                f"Missing repository config of {name}: pass a URL, or configure it with "
-                f"`pdm config repository.{name}.url URL`"
-            )
-    else:
-        global_config = project.global_config.get_repository_config(name, "repository")
-        if global_config is not None:
-            config.passive_update(global_config)
-    if not config.url:
-        raise PdmUsageError(f"repository {name} has no url: `pdm config repository.{name}.url URL`")
-    if username is not None:
-        config.username = username
-    if password is not None:
-        config.password = password
-    if ca_certs is not None:
-        config.ca_certs = ca_certs
-    if options.verify_ssl is False:
-        config.verify_ssl = False
-    config.populate_keyring_auth()
-    return config
+    class RecordingRepository(original):  # type: ignore[misc,valid-type]
+        def __init__(self, project: Project, config: Any) -> None:
+            found["config"] = config
+            super().__init__(project, config)
+            found["repository"] = self
 
-
-class _NoCredentials(Exception):
-    """A dry run found no stored credentials; it reads the index anonymously instead of asking."""
-
-
-class _Credentials:
-    """PDM's credential lookup for an upload URL (``Repository._ensure_credentials``), kept for saving."""
-
-    def __init__(self, project: Project, config: RepositoryConfig, *, dry_run: bool) -> None:
-        self.project = project
-        self.config = config
-        self.dry_run = dry_run
-        self._resolver: Any = None
-
-    def resolve(self) -> tuple[str | None, str | None]:
-        """(username, password): options, config and keyring, URL user info, trusted publishing, prompt.
-
-        A dry run takes what is stored and never prompts or mints a token: it only reads the index.
-        """
-        from pdm.exceptions import PdmUsageError
-
-        self._resolver = _make_resolver(self.project, self.config, dry_run=self.dry_run)
-        try:
-            username, password = self._resolver._ensure_credentials(
-                self.config.username, self.config.password
-            )
-        except (_NoCredentials, PdmUsageError):
-            if not self.dry_run:
-                raise
-            self.project.core.ui.echo(
-                "dry run: no stored credentials, reading the index anonymously",
-                err=True,
-                verbosity=_verbosity("DETAIL"),
-            )
-            return self.config.username, None
-        return username, password
-
-    def save_if_prompted(self) -> None:
-        """After a successful upload, store prompted credentials the user chose to save, as PDM does."""
-        resolver = self._resolver
-        if resolver is not None and resolver._credentials_to_save is not None:
-            resolver._save_credentials(*resolver._credentials_to_save)
-            resolver._credentials_to_save = None
-
-
-def _make_resolver(project: Project, config: RepositoryConfig, *, dry_run: bool) -> Any:
-    """An object with PDM's credential methods and no upload session (see the module docstring)."""
-    from pdm.cli.commands.publish.repository import Repository as PdmRepository
-
-    class CredentialResolver(PdmRepository):  # type: ignore[misc]
-        def __init__(self) -> None:  # PDM's __init__ builds the session and resolves at once: not wanted
-            self.url = config.url
-            self.ui = project.core.ui
-            self._credentials_to_save = None
-
-        @functools.cached_property
-        def session(self) -> Any:
-            # Only PyPI trusted publishing (PDM exchanges a CI token for an upload token) uses it, and
-            # without the upload credentials on it. Built without `project.environment`, which would
-            # create a virtualenv in the project just to ask for a token.
+        def _ensure_credentials(self, username: str | None, password: str | None) -> tuple[str, str]:
             try:
-                from pdm.models.session import PDMPyPIClient
-
-                client = PDMPyPIClient(sources=[config], timeout=project.config["request_timeout"])
-            except (ImportError, TypeError):  # another PDM's signature: PDM's own way
-                return project.environment._build_session([config])
-            project.core.exit_stack.callback(client.close)
-            return client
+                resolved = super()._ensure_credentials(username, password)
+            except (_NoCredentials, PdmUsageError):
+                if not dry_run:
+                    raise
+                found["credentials"] = (username, None)
+                return "", ""  # for PDM's own session, which is not used
+            found["credentials"] = resolved
+            return resolved  # type: ignore[no-any-return]
 
         def _get_pypi_token_via_oidc(self) -> str | None:
-            if dry_run:
+            if dry_run:  # a dry run only reads the index: no token minted for it
                 return None
             return super()._get_pypi_token_via_oidc()  # type: ignore[no-any-return]
 
@@ -331,27 +276,74 @@ def _make_resolver(project: Project, config: RepositoryConfig, *, dry_run: bool)
                 raise _NoCredentials
             return super()._prompt_for_credentials(service, username)  # type: ignore[no-any-return]
 
-    return CredentialResolver()
+    # PDM 2.29 imports Repository inside get_repository, PDM 2.13 at the top of its module: patch both.
+    patched = [(repository_module, "Repository")]
+    if getattr(publish_command, "Repository", None) is original:
+        patched.append((publish_command, "Repository"))
+    for module, name in patched:
+        setattr(module, name, RecordingRepository)
+    try:
+        with _bare_environment(project):
+            publish_command.Command.get_repository(project, options)
+    finally:
+        for module, name in patched:
+            setattr(module, name, original)
+    username, password = found["credentials"]
+    if dry_run and password is None:
+        project.core.ui.echo(
+            "dry run: no stored credentials, reading the index anonymously",
+            err=True,
+            verbosity=_verbosity("DETAIL"),
+        )
+    return _Target(found["config"], username or None, password or None, found["repository"])
 
 
-def _core_repository(
-    project: Project, config: RepositoryConfig, credentials: _Credentials, *, check_url: str | None
-) -> Repository:
-    from pdm.exceptions import PdmUsageError
+@contextlib.contextmanager
+def _bare_environment(project: Project) -> Iterator[None]:
+    """Let PDM build its session without selecting an interpreter.
 
+    PDM's Repository builds its HTTP session from ``project.environment``, which in a project without a
+    selected Python creates a ``.venv`` (research/hosts.md §2.2) -- for a command that may not even build.
+    A BareEnvironment (the running interpreter) serves the session as well; the project's real environment
+    is left unresolved for the build.
+    """
+    if getattr(project, "_environment", None) is not None:
+        yield
+        return
+    try:
+        from pdm.environments import BareEnvironment
+    except ImportError:  # pragma: no cover - present from PDM 2.0 to 2.29 at least
+        yield
+        return
+    project.environment = BareEnvironment(project)
+    try:
+        yield
+    finally:
+        project.environment = None
+
+
+def _usage_message(text: str) -> str:
+    # PDM's own texts, with where the missing piece can come from.
+    if text.startswith("Missing repository config of "):
+        name = text.removeprefix("Missing repository config of ").strip()
+        return f"{text}: pass a URL to -r, or configure it with `pdm config repository.{name}.url URL`"
+    if text.startswith("Username and password are required"):
+        return (
+            f"{text}: pass -u/-P, set PDM_PUBLISH_USERNAME/PDM_PUBLISH_PASSWORD, or configure "
+            "`pdm config repository.NAME.username` / `.password`"
+        )
+    return text
+
+
+def _core_repository(project: Project, target: _Target, *, check_url: str | None) -> Repository:
     from publish_plugins.settings import DEFAULT_TIMEOUT, Repository
 
-    try:
-        username, password = credentials.resolve()
-    except PdmUsageError as exc:
-        # PDM's text ("Username and password are required") does not say where they can come from.
-        where = "pass -u/-P or set PDM_PUBLISH_USERNAME/PDM_PUBLISH_PASSWORD"
-        if config.name and config.name != "__unknown__":  # PDM's name for a repository given as a URL
-            where += f", or `pdm config repository.{config.name}.username` / `.password`"
-        raise PdmUsageError(f"{exc}: {where}") from None
-    verify = config.verify_ssl is not False
+    config = target.config
+    verify = getattr(config, "verify_ssl", None) is not False
     # PDM's session falls back to these variables for a CA bundle (pdm.models.session); so does this.
     ca_cert = config.ca_certs or os.getenv("REQUESTS_CA_BUNDLE") or os.getenv("CURL_CA_BUNDLE") or None
+    client_cert = getattr(config, "client_cert", None) or None
+    client_key = getattr(config, "client_key", None) or None
     try:
         timeout = max(float(project.config["request_timeout"]), DEFAULT_TIMEOUT, MIN_TIMEOUT)
     except (KeyError, TypeError, ValueError):
@@ -359,12 +351,12 @@ def _core_repository(
     return Repository(
         upload_url=_without_userinfo(str(config.url)),
         check_url=check_url,
-        username=username,
-        password=password,
+        username=target.username,
+        password=target.password,
         ca_cert=ca_cert if verify else None,
         verify=verify,
-        client_cert=config.client_cert or None,
-        client_key=(config.client_key or None) if config.client_cert else None,
+        client_cert=client_cert,
+        client_key=client_key if client_cert else None,
         timeout=timeout,
     )
 

@@ -205,11 +205,11 @@ class SafePublishCommand(PublishCommand):
         except PoetryKeyringError as exc:
             raise CommandProblem(f"keyring: {exc}", EXIT_FAILURE) from None
 
-        cert_option = self.option("cert")
-        client_cert_option = self.option("client-cert")
-        ca_cert = cert_option or (str(certificates.cert) if certificates.cert else None)
-        client_cert = client_cert_option or (
-            str(certificates.client_cert) if certificates.client_cert else None
+        ca_cert = _existing_file(self.option("cert"), "--cert") or _existing_file(
+            certificates.cert, f"certificates.{name}.cert"
+        )
+        client_cert = _existing_file(self.option("client-cert"), "--client-cert") or _existing_file(
+            certificates.client_cert, f"certificates.{name}.client-cert"
         )
         repository = Repository(
             upload_url=url,
@@ -224,6 +224,15 @@ class SafePublishCommand(PublishCommand):
         )
         display = "PyPI" if name == "pypi" else name
         return display, repository
+
+
+def _existing_file(path: str | Path | None, source: str) -> str | None:
+    """A certificate file from an option or poetry's config; name where it came from if it is missing."""
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise CommandProblem(f"{source}: {path}: no such file")
+    return str(path)
 
 
 def _timeout() -> float:

@@ -1,0 +1,105 @@
+# Build and test environment. Everything is installed by these rules (CI starts from python3, pip,
+# make, git and curl only): uv comes from a bootstrap venv, the rest from requirements/*.txt.
+#
+#   make venv        .venv: publish-plugins (editable) + test, lint and docs tools
+#   make hosts       .venvs/{hatch,pdm,poetry}: each host + publish-plugins (editable), for e2e tests
+#   make hosts-min   .venvs/min-{hatch,pdm,poetry}: the lowest host versions the project declares
+#   make lint        ruff check, ruff format --check, mypy
+#   make docs        mkdocs build --strict (when mkdocs.yml exists)
+#   make test        lint + docs + slow tests + fast tests (what CI runs)
+#   make test-fast   tests not marked slow, on 2 workers
+#   make test-slow   tests marked slow
+#   make test-min    e2e tests against the minimum host versions
+#   make demo        publish / re-publish / conflict against a local pypiserver
+#   make bench       benchmarks
+#   make clean       remove every environment and build output
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+BOOT := .venvs/boot
+UV := $(BOOT)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+HOSTS := hatch pdm poetry
+HOST_STAMPS := $(foreach h,$(HOSTS),.venvs/$(h)/.stamp)
+MIN_HOST_STAMPS := $(foreach h,$(HOSTS),.venvs/min-$(h)/.stamp)
+# A hanging test (a stalled connection, a server that never answers) fails instead of blocking CI.
+FAST_TIMEOUT ?= 300
+SLOW_TIMEOUT ?= 1800
+PYTEST_WORKERS ?= 2
+LINT_PATHS := $(wildcard src tests benchmarks scripts)
+FORMAT_PATHS := $(wildcard src tests scripts)
+
+# uv must never fetch an interpreter: the environments use the machine's python3.
+export UV_PYTHON_DOWNLOADS := never
+
+.DEFAULT_GOAL := help
+.PHONY: help venv hosts hosts-min lint docs test test-fast test-slow test-min demo bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/pip install -q uv==$(UV_VERSION)
+
+# The stamp is newer than its inputs once an install succeeded: `make venv` is then a no-op.
+$(VENV)/.stamp: pyproject.toml requirements/test.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e . -r requirements/test.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# One venv per host (and per minimum host): .venvs/NAME from requirements/host-NAME.txt.
+.venvs/%/.stamp: requirements/host-%.txt pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) .venvs/$*
+	VIRTUAL_ENV=.venvs/$* $(UV) pip install -q -e . -r requirements/host-$*.txt
+	touch $@
+
+hosts: $(HOST_STAMPS)
+
+hosts-min: $(MIN_HOST_STAMPS)
+
+lint: venv
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(FORMAT_PATHS)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests/support scripts
+
+docs: venv
+	@if [ -f mkdocs.yml ]; then \
+		echo "$(VENV)/bin/mkdocs build --strict"; $(VENV)/bin/mkdocs build --strict; \
+	else \
+		echo "mkdocs.yml not found: no docs to build"; \
+	fi
+
+# Slow tests run before the fast ones so that the last summary line is the full fast run's.
+test: venv hosts
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory test-slow
+	$(MAKE) --no-print-directory test-fast
+
+# pytest exits 5 when it collects no test: that fails here, as it should.
+test-fast: venv hosts
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" --timeout $(FAST_TIMEOUT)
+
+# Exit 5 (no slow test collected) is not a failure here: the fast run above always runs tests.
+test-slow: venv hosts
+	@status=0; $(PY) -m pytest -m slow --timeout $(SLOW_TIMEOUT) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "no slow tests collected"; status=0; fi; exit $$status
+
+test-min: venv hosts-min
+	PUBLISH_PLUGINS_HOST_VENVS=.venvs/min- \
+		$(PY) -m pytest -n $(PYTEST_WORKERS) -m "e2e and not slow" --timeout $(FAST_TIMEOUT) tests/e2e
+
+demo: venv
+	$(PY) scripts/demo.py
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .venvs build dist site .demo .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,147 @@
+"""Evidence for misses: where safe-publish spends its CPU (py-spy, all threads) and its start-up imports.
+
+py-spy samples only threads that are running, so the shares are of CPU time, not of waiting.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from .harness import ServerPool, clean_env
+from .scenarios import Scenario
+from .tools import Context, Tool
+
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::(?P<line>\d+))?\)$")
+CATEGORIES = (
+    ("importing modules", lambda frames: any("_find_and_load" in f for f in frames)),
+    (
+        "hashing before the upload (file_digests)",
+        lambda frames: any("file_digests" in f or "_hash_parallel" in f for f in frames),
+    ),
+    (
+        "hashing while streaming (UploadBody)",
+        lambda frames: any("UploadBody.__iter__" in f for f in frames) and "update" in frames[-1],
+    ),
+    ("reading archives (metadata)", lambda frames: any("read_distribution" in f for f in frames)),
+    (
+        "HTTP send/receive (httpx, httpcore, h11, ssl, socket)",
+        lambda frames: any(k in f for f in frames for k in ("httpcore", "/h11/", "socket.py", "ssl.py")),
+    ),
+)
+
+
+def profile_run(
+    scenario: Scenario, tool: Tool, python: Path, pool: ServerPool, root: Path
+) -> dict[str, object]:
+    """One py-spy-recorded safe-publish run of the scenario; a summary of where the CPU went."""
+    out = root / "profiles" / f"{scenario.key}-{tool.key}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pyspy = python.parent / "py-spy"
+    if not pyspy.exists():
+        return {"error": f"py-spy not installed beside {python}"}
+    with pool.run(scenario.preload, scenario.local.project_names) as server:
+        ctx = Context(
+            server.upload_url, server.simple_url, scenario.local, root / "home" / tool.key, root / "cwd"
+        )
+        ctx.workdir.mkdir(parents=True, exist_ok=True)
+        invocation = tool.invocations(ctx)[0]
+        argv = [
+            str(pyspy),
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "500",
+            "--threads",
+            "--output",
+            str(out),
+            "--",
+            str(python),
+            "-m",
+            "publish_plugins",
+            *invocation.argv[1:],
+        ]
+        done = subprocess.run(
+            argv,
+            cwd=invocation.cwd,
+            env=invocation.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+    if not out.exists():
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return {"error": f"py-spy failed: {lines[-1] if lines else done.returncode}"}
+    return summarize(out)
+
+
+def summarize(path: Path, top: int = 12) -> dict[str, object]:
+    samples = 0
+    leaves: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")[1:]  # the first entry names the thread
+        if not frames:
+            continue
+        samples += count
+        leaves[_short(frames[-1], with_line=True)] += count
+        for name in {_short(frame, with_line=False) for frame in frames}:
+            inclusive[name] += count
+        for category, matches in CATEGORIES:
+            if matches(frames):
+                categories[category] += count
+                break
+        else:
+            categories["other"] += count
+    return {
+        "samples": samples,
+        "rate": 500,
+        "categories": categories.most_common(),
+        "self": leaves.most_common(top),
+        "inclusive": [(n, c) for n, c in inclusive.most_common(top * 3) if "<module>" not in n][:top],
+    }
+
+
+def _short(frame: str, *, with_line: bool) -> str:
+    match = _FRAME.match(frame)
+    if not match:
+        return frame
+    file = match["file"]
+    for marker in ("site-packages/", "src/", "lib/python3"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    line = f":{match['line']}" if with_line and match["line"] else ""
+    return f"{match['func']} ({file}{line})"
+
+
+def import_times(python: Path, root: Path, top: int = 12) -> list[tuple[str, int, int]]:
+    """(module, self µs, cumulative µs) of the slowest imports of the standalone CLI's run path."""
+    code = "import publish_plugins.frontends.cli, publish_plugins.publish"
+    env = clean_env({}, root / "home" / "importtime")
+    subprocess.run([str(python), "-c", code], env=env, capture_output=True, check=False)  # bytecode cache
+    done = subprocess.run(
+        [str(python), "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    rows: list[tuple[str, int, int, int]] = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        parts = line.split("|")
+        if len(parts) != 3:
+            continue
+        own, cumulative = int(parts[0].split(":")[1]), int(parts[1])
+        name = parts[2].rstrip()
+        depth = (len(name) - len(name.lstrip())) // 2
+        rows.append((name.strip(), own, cumulative, depth))
+    shallow = [(n, s, c) for n, s, c, d in rows if d <= 1]
+    return sorted(shallow, key=lambda r: -r[2])[:top]

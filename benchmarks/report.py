@@ -1,0 +1,747 @@
+"""benchmarks/RESULTS.md from the collected figures (a plain dict, also saved as JSON).
+
+Every verdict is computed from figures of the same run; each miss carries the measured cause the run can
+show (start-up floors, CPU time, request counts, the profile of safe-publish).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .harness import PASSWORD
+
+MIB = 1024 * 1024
+OURS = ("safe-publish", "hatch-safe", "pdm-safe", "poetry-strict")
+HOST_PAIRS = (("hatch-safe", "hatch"), ("pdm-safe", "pdm"), ("poetry-strict", "poetry"))
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SETUP = (
+    "- Index: pypiserver on 127.0.0.1 (upload auth, `--disable-fallback`, sha256 links, default "
+    "backend), a **fresh server with a fresh package folder for every measured run**; files that the "
+    'scenario has "already published" are hard-linked into the folder before the server starts, and '
+    "every project page is requested once before the tool runs, so pypiserver's digest cache "
+    "(watchdog) is warm and its one-off hashing is not in any tool's figure.",
+    "- Between the tool and the server, a counting TCP relay on 127.0.0.1: **sent** = request body "
+    "bytes of POSTs (what the tool pushed at the upload API), **POST** = upload requests, **index** = "
+    "GETs of `/simple/...` (project pages, including pypiserver's redirects), **other** = every other "
+    "request, **conn** = TCP connections.",
+    "- **wall** = median of the runs (min-max), from process start to exit; **CPU** = user+system "
+    "time of the tool's process tree (median); **RSS** = peak resident memory of the largest process "
+    "of the tree (highest over the runs; GNU time's %M); **exit** = exit codes seen; **new** = files "
+    "the index holds after the run that it did not hold before.",
+    "- PDM and poetry publish a project's `dist/` only, so on S6 they run once per project folder "
+    "(as a monorepo's CI would); their figures add up those runs (**inv** = invocations).",
+)
+
+
+@dataclass
+class Summary:
+    """The runs of one tool on one row, reduced."""
+
+    runs: int
+    errors: list[str]
+    wall: float
+    wall_min: float
+    wall_max: float
+    cpu: float
+    rss_mib: float
+    upload_mib: float
+    uploads: float
+    index_requests: float
+    other_requests: float
+    connections: float
+    exits: list[int]
+    new_files: float
+    invocations: int
+    note: str
+
+    @property
+    def ok(self) -> bool:
+        return self.runs > 0 and not math.isnan(self.wall)
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> Summary:
+    good = [r for r in runs if r.get("error") is None]
+    errors = sorted({r["error"] for r in runs if r.get("error")})
+
+    def med(key: str) -> float:
+        values = [float(r[key]) for r in good]
+        return statistics.median(values) if values else float("nan")
+
+    walls = [r["wall"] for r in good]
+    return Summary(
+        runs=len(good),
+        errors=errors,
+        wall=med("wall"),
+        wall_min=min(walls) if walls else float("nan"),
+        wall_max=max(walls) if walls else float("nan"),
+        cpu=med("cpu"),
+        rss_mib=max((r["max_rss_kib"] for r in good), default=0) / 1024,
+        upload_mib=med("upload_bytes") / MIB,
+        uploads=med("uploads"),
+        index_requests=med("index_requests"),
+        other_requests=med("other_requests"),
+        connections=med("connections"),
+        exits=sorted({r["exit_code"] for r in good}),
+        new_files=med("new_files"),
+        invocations=max((r["invocations"] for r in good), default=0),
+        note=(good[0].get("note") or _note(good[0].get("log", ""))) if good else "",
+    )
+
+
+def _note(log: str) -> str:
+    """The line of a tool's output that says what it did (its last error line, else its last line)."""
+    if not log:
+        return ""
+    try:
+        text = Path(log).read_text(errors="replace")
+    except OSError:
+        return ""
+    lines = []
+    for raw in text.splitlines():
+        line = _ANSI.sub("", raw).strip()
+        if not line or line.startswith(("$ ", "[exit ")) or re.fullmatch(r"\d{3} http\S*", line):
+            continue
+        lines.append(line.replace(PASSWORD, "*****"))
+    if not lines:
+        return ""
+    errors = [
+        line for line in lines if re.search(r"error|fail|conflict|exist|refus|denied|match", line, re.I)
+    ]
+    chosen = errors[-1] if errors else lines[-1]
+    return chosen if len(chosen) <= 160 else chosen[:157] + "..."
+
+
+def fmt_s(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def fmt_ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 1000:.1f}"
+
+
+def fmt_mib(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return "0" if value == 0 else (f"{value:.1f}" if value >= 1 else f"{value:.2f}")
+
+
+def fmt_n(value: float) -> str:
+    return "-" if math.isnan(value) else (f"{value:.0f}" if value == int(value) else f"{value:.1f}")
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b and not (math.isnan(a) or math.isnan(b)) else float("nan")
+
+
+def fmt_x(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"
+
+
+class Report:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.tools: dict[str, dict[str, Any]] = data["tools"]
+        self.summaries: dict[str, dict[str, Summary]] = {
+            row: {tool: summarize(runs) for tool, runs in by_tool.items()}
+            for row, by_tool in data["runs"].items()
+        }
+        self.lines: list[str] = []
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+
+    def get(self, row: str, tool: str) -> Summary | None:
+        summary = self.summaries.get(row, {}).get(tool)
+        return summary if summary is not None and summary.ok else None
+
+    def label(self, tool: str) -> str:
+        return self.tools.get(tool, {}).get("label", tool)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|")
+        for row in rows:
+            self.add("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        self.add("")
+
+    # ---- sections ---------------------------------------------------------------------------------------
+
+    def render(self) -> str:
+        d = self.data
+        self.add("# Benchmark results", "")
+        self.add(
+            "Generated by the benchmark harness (`benchmarks/`); do not edit by hand. Produced by:",
+            "",
+            f"    {d['command']}",
+            "",
+            f"on {d['started']} (took {d['duration_s'] / 60:.1f} min), repository {d['git']['commit']}.",
+            "",
+        )
+        if d.get("quick"):
+            self.add(
+                "**Quick mode** (`--quick`): small sizes and single runs, a smoke test of the harness. "
+                "The figures below are not the issue's measurements.",
+                "",
+            )
+        self._machine()
+        self._setup()
+        self._targets()
+        self._scenarios()
+        self._ratios()
+        self._load_cost()
+        self._startup()
+        self._hashing()
+        self._profiles()
+        self._unavailable()
+        return "\n".join(self.lines).rstrip() + "\n"
+
+    def _machine(self) -> None:
+        d = self.data
+        self.add("## Machine and versions", "")
+        rows = [[k, v] for k, v in d["machine"].items()]
+        loads = d.get("load_average", {})
+        if loads:
+            rows.append(
+                [
+                    "load average (1 min) at start / end",
+                    f"{loads.get('start', '?')} / {loads.get('end', '?')}",
+                ]
+            )
+        self.table(["machine", ""], rows)
+        self.table(["tool", "version"], [[k, v] for k, v in d["versions"].items()])
+
+    def _setup(self) -> None:
+        d = self.data
+        c = d["config"]
+        self.add("## Setup", "")
+        self.add(
+            *SETUP,
+            f"- Repeats: {c['repeats']} per tool and scenario (S5: {c['big_repeats']}), interleaved across "
+            f"tools. Release: {c['release_wheels']} wheels of {c['wheel_mib']:g} MiB + an sdist; large "
+            f"wheel {c['big_mib']:g} MiB; S6: {c['s6_files']} files of {c['small_kib']:g} KiB over "
+            f"{c['s6_projects']} projects. Credentials go through each tool's environment variables.",
+            "",
+        )
+        rows = [[self.label(k), f"`{t['command']}`"] for k, t in self.tools.items() if t.get("command")]
+        self.add("Commands (PORT: the proxy's port; FILES: the scenario's files, wheels first):", "")
+        self.table(["tool", "command"], rows)
+
+    def _scenarios(self) -> None:
+        self.add("## Scenarios", "")
+        for row, info in self.data["scenarios"].items():
+            by_tool = self.summaries.get(row, {})
+            if not by_tool:
+                continue
+            self.add(f"### {row}: {info['title']}", "")
+            self.add(
+                f"{info['files']} files, {info['bytes'] / MIB:.1f} MiB, {info['projects']} project(s); "
+                f"{info['preloaded']} file(s) on the index before the run.",
+                "",
+            )
+            rows = []
+            notes = []
+            for tool in self.tools:
+                s = by_tool.get(tool)
+                if s is None:
+                    continue
+                if not s.ok:
+                    rows.append([self.label(tool), "failed: " + "; ".join(s.errors)[:120]] + ["-"] * 10)
+                    continue
+                rows.append(
+                    [
+                        self.label(tool),
+                        f"{fmt_s(s.wall)} ({fmt_s(s.wall_min)}-{fmt_s(s.wall_max)})",
+                        fmt_s(s.cpu),
+                        f"{s.rss_mib:.0f}",
+                        fmt_mib(s.upload_mib),
+                        fmt_n(s.uploads),
+                        fmt_n(s.index_requests),
+                        fmt_n(s.other_requests),
+                        fmt_n(s.connections),
+                        ",".join(str(e) for e in s.exits),
+                        fmt_n(s.new_files),
+                        str(s.invocations),
+                    ]
+                )
+                if s.note and (s.exits != [0] or row.startswith("S3")):
+                    notes.append(f"- {self.label(tool)} (exit {','.join(map(str, s.exits))}): `{s.note}`")
+            self.table(
+                [
+                    "tool",
+                    "wall s (min-max)",
+                    "CPU s",
+                    "RSS MiB",
+                    "sent MiB",
+                    "POST",
+                    "index",
+                    "other",
+                    "conn",
+                    "exit",
+                    "new",
+                    "inv",
+                ],
+                rows,
+            )
+            if notes:
+                self.add("What the tools said (last error line of the first run):", "", *notes, "")
+
+    def _ratios(self) -> None:
+        self.add("## Ratios (wall time, ours ÷ peer, same run)", "")
+        self.add("Below 1.00x ours is faster. Each cell divides the two medians of the row's scenario.", "")
+        peers = [k for k, t in self.tools.items() if t["family"] != "ours"]
+        for row in self.summaries:
+            ours = [t for t in OURS if self.get(row, t)]
+            present = [p for p in peers if self.get(row, p)]
+            if not ours or not present:
+                continue
+            self.add(f"**{row}**", "")
+            rows = []
+            for tool in ours:
+                mine = self.get(row, tool)
+                assert mine is not None
+                cells = []
+                for peer in present:
+                    other = self.get(row, peer)
+                    assert other is not None
+                    cells.append(fmt_x(ratio(mine.wall, other.wall)))
+                rows.append([self.label(tool), *cells])
+            self.table(["", *(self.label(p) for p in present)], rows)
+
+    def _load_cost(self) -> None:
+        load = self.data.get("load_cost") or {}
+        self.add("## Plugin load cost", "")
+        self.add(
+            f'Median of {self.data["config"]["load_runs"]} runs each, alternating; "without" is '
+            "`.venvs/bench-<host>-bare`, the same host from the same requirements file without "
+            "publish-plugins.",
+            "",
+        )
+        rows = []
+        for item in load.get("results", []):
+            w, wo = item["with_plugin"], item["without_plugin"]
+            rows.append(
+                [
+                    f"`{item['command']}`",
+                    f"{fmt_ms(_median(w['runs']))} ({fmt_ms(_min(w['runs']))}-{fmt_ms(_max(w['runs']))})",
+                    f"{fmt_ms(_median(wo['runs']))} ({fmt_ms(_min(wo['runs']))}-{fmt_ms(_max(wo['runs']))})",
+                    f"{(_median(w['runs']) - _median(wo['runs'])) * 1000:+.1f}",
+                    f"{(_min(w['runs']) - _min(wo['runs'])) * 1000:+.1f}",
+                    str(w["failures"] + wo["failures"]),
+                ]
+            )
+        if rows:
+            self.table(
+                [
+                    "command",
+                    "with ms (min-max)",
+                    "without ms (min-max)",
+                    "added ms (median)",
+                    "added ms (min)",
+                    "failed runs",
+                ],
+                rows,
+            )
+        for host, problem in load.get("problems", {}).items():
+            self.add(f"- {host}: not measured: {problem}")
+        for host, diffs in load.get("differences", {}).items():
+            if diffs:
+                self.add(f"- {host}: the two venvs also differ in: {', '.join(diffs)}")
+        self.add("")
+
+    def _startup(self) -> None:
+        startup = self.data.get("startup") or {}
+        if not startup:
+            return
+        self.add("## Start-up floors", "")
+        rows = [
+            [f"`{name}`", fmt_ms(_median(t["runs"])), fmt_ms(_min(t["runs"]))] for name, t in startup.items()
+        ]
+        self.table(["command", "median ms", "min ms"], rows)
+
+    def _hashing(self) -> None:
+        h = self.data.get("hashing") or {}
+        if not h:
+            return
+        self.add("## Hashing", "")
+        if "error" in h:
+            self.add(f"Not measured: {h['error']}", "")
+            return
+        size = h["size"]
+        self.add(
+            f"A {size / MIB:.0f} MiB file in the page cache, median of {self.data['config']['hash_repeats']} "
+            f"runs; digests agree: {h['digests_agree']}.",
+            "",
+        )
+        rows = [[name, fmt_s(sec), f"{size / sec / 1e9:.2f}"] for name, sec in h["seconds"].items()]
+        self.table(["method", "seconds", "GB/s"], rows)
+
+    def _profiles(self) -> None:
+        profiles = self.data.get("profiles") or {}
+        if not profiles:
+            return
+        self.add("## Profiles of safe-publish", "")
+        imports = profiles.get("imports")
+        if imports:
+            self.add("Slowest imports of the standalone run path (`python -X importtime`, top levels):", "")
+            self.table(
+                ["module", "self ms", "cumulative ms"],
+                [[f"`{n}`", f"{s / 1000:.1f}", f"{c / 1000:.1f}"] for n, s, c in imports],
+            )
+        for key, prof in profiles.items():
+            if key == "imports":
+                continue
+            self.add(f"### py-spy, {key} (CPU samples of all threads at {prof.get('rate', '?')} Hz)", "")
+            if "error" in prof:
+                self.add(f"Not profiled: {prof['error']}", "")
+                continue
+            total = prof["samples"] or 1
+            self.table(
+                ["where the CPU went", "samples", "share"],
+                [[n, str(c), f"{100 * c / total:.0f} %"] for n, c in prof["categories"]],
+            )
+            self.table(
+                ["hottest lines (self)", "samples", "share"],
+                [[f"`{n}`", str(c), f"{100 * c / total:.0f} %"] for n, c in prof["self"]],
+            )
+
+    def _unavailable(self) -> None:
+        missing = {k: t["unavailable"] for k, t in self.tools.items() if t.get("unavailable")}
+        failures = []
+        for row, by_tool in self.summaries.items():
+            for tool, s in by_tool.items():
+                for error in s.errors:
+                    failures.append(f"- {row}, {self.label(tool)}: harness error: {error}")
+        if not missing and not failures:
+            return
+        self.add("## Not measured", "")
+        for key, why in missing.items():
+            self.add(f"- {self.label(key)}: {why}")
+        self.add(*failures, "")
+
+    # ---- targets ----------------------------------------------------------------------------------------
+
+    def _targets(self) -> None:
+        self.add("## Targets", "")
+        rows: list[list[str]] = []
+        for check in (
+            self._t_s2_bytes,
+            self._t_s2_uv,
+            self._t_s2_hosts,
+            self._t_s1_curl,
+            self._t_s5_rss,
+            self._t_s3,
+            self._t_s6_requests,
+            self._t_s6_scaling,
+            self._t_load,
+            self._t_hash,
+        ):
+            rows.extend(check())
+        self.table(["target", "measured", "verdict", "cause / note"], rows)
+
+    def _verdict(self, ok: bool | None) -> str:
+        return "not measured" if ok is None else ("**met**" if ok else "**missed**")
+
+    def _t_s2_bytes(self) -> list[list[str]]:
+        rows = []
+        for tool in OURS:
+            s = self.get("S2", tool)
+            if s is None:
+                rows.append(
+                    [
+                        f"S2 0 upload bytes: {self.label(tool)}",
+                        "-",
+                        self._verdict(None),
+                        self._why(tool, "S2"),
+                    ]
+                )
+                continue
+            ok = s.upload_mib == 0 and s.exits == [0]
+            rows.append(
+                [
+                    f"S2 0 upload bytes: {self.label(tool)}",
+                    f"{fmt_mib(s.upload_mib)} MiB, exit {','.join(map(str, s.exits))}",
+                    self._verdict(ok),
+                    "" if ok else s.note,
+                ]
+            )
+        return rows
+
+    def _t_s2_uv(self) -> list[list[str]]:
+        mine, uv = self.get("S2", "safe-publish"), self.get("S2", "uv")
+        name = "S2 safe-publish ≤ 1.0 x uv --check-url"
+        if mine is None or uv is None:
+            return [
+                [name, "-", self._verdict(None), self._why("safe-publish" if mine is None else "uv", "S2")]
+            ]
+        r = ratio(mine.wall, uv.wall)
+        ok = r <= 1.0
+        measured = f"{fmt_s(mine.wall)} s vs {fmt_s(uv.wall)} s = {fmt_x(r)}"
+        cause = self._startup_cause(mine, uv, "uv --version", "S2")
+        return [[name, measured, self._verdict(ok), cause]]
+
+    def _t_s2_hosts(self) -> list[list[str]]:
+        rows = []
+        for ours, own in HOST_PAIRS:
+            name = f"S2 {self.label(ours)} ≤ 0.3 x {self.label(own)}"
+            mine, theirs = self.get("S2", ours), self.get("S2", own)
+            if mine is None or theirs is None:
+                rows.append([name, "-", self._verdict(None), self._why(ours if mine is None else own, "S2")])
+                continue
+            r = ratio(mine.wall, theirs.wall)
+            measured = (
+                f"{fmt_s(mine.wall)} s vs {fmt_s(theirs.wall)} s = {fmt_x(r)} (theirs sent "
+                f"{fmt_mib(theirs.upload_mib)} MiB, exit {','.join(map(str, theirs.exits))})"
+            )
+            note = ""
+            if own == "hatch":
+                note = "hatch has no skip-existing; its publish stops at the first existing file (409). "
+            if r > 0.3:
+                startup = self._host_floor(own)
+                note += (
+                    f"the host's own start-up (`{own} --version` {startup}) is part of both; "
+                    f"CPU {fmt_s(mine.cpu)} s vs {fmt_s(theirs.cpu)} s"
+                )
+            rows.append([name, measured, self._verdict(r <= 0.3), note])
+        return rows
+
+    def _t_s1_curl(self) -> list[list[str]]:
+        rows = []
+        curl = self.get("S1", "curl")
+        for tool in OURS:
+            name = f"S1 {self.label(tool)} ≤ 1.05 x curl floor"
+            mine = self.get("S1", tool)
+            if mine is None or curl is None:
+                if tool == "safe-publish":
+                    rows.append(
+                        [name, "-", self._verdict(None), self._why(tool if mine is None else "curl", "S1")]
+                    )
+                continue
+            r = ratio(mine.wall, curl.wall)
+            cause = ""
+            if r > 1.05:
+                cause = (
+                    f"{fmt_s(mine.wall - curl.wall)} s more than curl; CPU {fmt_s(mine.cpu)} s vs curl "
+                    f"{fmt_s(curl.cpu)} s" + self._profile_hint("S1")
+                    if tool == "safe-publish"
+                    else f"{fmt_s(mine.wall - curl.wall)} s more; host start-up `{self.tools[tool]['host']} "
+                    f"--version` {self._host_floor(self.tools[tool]['host'])}"
+                )
+            rows.append(
+                [
+                    name,
+                    f"{fmt_s(mine.wall)} s vs {fmt_s(curl.wall)} s = {fmt_x(r)}",
+                    self._verdict(r <= 1.05),
+                    cause,
+                ]
+            )
+        return rows
+
+    def _t_s5_rss(self) -> list[list[str]]:
+        rows = []
+        for tool in OURS:
+            s = self.get("S5 fresh", tool)
+            name = f"S5 peak RSS ≤ 64 MiB: {self.label(tool)}"
+            if s is None:
+                if tool == "safe-publish":
+                    rows.append([name, "-", self._verdict(None), self._why(tool, "S5 fresh")])
+                continue
+            host = self.tools[tool]["host"]
+            note = ""
+            if host:
+                own = self.get("S5 fresh", host)
+                note = f"the host's own publish peaks at {own.rss_mib:.0f} MiB here" if own else ""
+            rows.append([name, f"{s.rss_mib:.0f} MiB", self._verdict(s.rss_mib <= 64), note])
+        return rows
+
+    def _t_s3(self) -> list[list[str]]:
+        rows = []
+        for tool in OURS:
+            s = self.get("S3", tool)
+            name = f"S3 0 bytes before the conflict: {self.label(tool)}"
+            if s is None:
+                rows.append([name, "-", self._verdict(None), self._why(tool, "S3")])
+                continue
+            ok = s.upload_mib == 0 and s.exits == [3] and s.new_files == 0
+            rows.append(
+                [
+                    name,
+                    f"{fmt_mib(s.upload_mib)} MiB, exit {','.join(map(str, s.exits))}, "
+                    f"{fmt_n(s.new_files)} new files",
+                    self._verdict(ok),
+                    "" if ok else s.note,
+                ]
+            )
+        uv = self.get("S3", "uv")
+        if uv is not None:
+            rows.append(
+                [
+                    "S3 for comparison: uv",
+                    f"{fmt_mib(uv.upload_mib)} MiB, exit "
+                    f"{','.join(map(str, uv.exits))}, {fmt_n(uv.new_files)} new files",
+                    "",
+                    uv.note,
+                ]
+            )
+        return rows
+
+    def _t_s6_requests(self) -> list[list[str]]:
+        rows = []
+        projects = self.data["scenarios"].get("S6", {}).get("projects")
+        for tool in OURS:
+            s = self.get("S6", tool)
+            name = f"S6 index requests = projects: {self.label(tool)}"
+            if s is None or projects is None:
+                if tool == "safe-publish":
+                    rows.append([name, "-", self._verdict(None), self._why(tool, "S6")])
+                continue
+            ok = s.index_requests == projects and s.upload_mib == 0
+            rows.append(
+                [
+                    name,
+                    f"{fmt_n(s.index_requests)} for {projects} projects, {fmt_s(s.wall)} s",
+                    self._verdict(ok),
+                    "",
+                ]
+            )
+        uv = self.get("S6", "uv")
+        if uv is not None:
+            rows.append(
+                ["S6 for comparison: uv", f"{fmt_n(uv.index_requests)} requests, {fmt_s(uv.wall)} s", "", ""]
+            )
+        return rows
+
+    def _t_s6_scaling(self) -> list[list[str]]:
+        base, files, projects = (self.get(r, "safe-publish") for r in ("S6", "S6 x2 files", "S6 x2 projects"))
+        name = "S6 wall grows with projects, not files (safe-publish)"
+        if base is None or files is None or projects is None:
+            return [
+                [name, "-", self._verdict(None), "the scaling rows were not run (--no-scaling) or failed"]
+            ]
+        rf, rp = ratio(files.wall, base.wall), ratio(projects.wall, base.wall)
+        measured = (
+            f"x2 files: {fmt_x(rf)} wall, {fmt_n(files.index_requests)} requests; "
+            f"x2 projects: {fmt_x(rp)} wall, {fmt_n(projects.index_requests)} requests "
+            f"(base {fmt_s(base.wall)} s, {fmt_n(base.index_requests)})"
+        )
+        ok = (
+            files.index_requests == base.index_requests and projects.index_requests == 2 * base.index_requests
+        )
+        ok = ok and rf <= 1.15
+        cause = (
+            ""
+            if ok
+            else (
+                "requests follow projects; the wall time of twice the files also grows from reading "
+                f"and hashing every local file (CPU {fmt_s(base.cpu)} -> {fmt_s(files.cpu)} s)"
+            )
+        )
+        return [[name, measured, self._verdict(ok), cause]]
+
+    def _t_load(self) -> list[list[str]]:
+        rows = []
+        load = self.data.get("load_cost") or {}
+        for item in load.get("results", []):
+            if not item["command"].endswith("--version"):
+                continue
+            added = (_median(item["with_plugin"]["runs"]) - _median(item["without_plugin"]["runs"])) * 1000
+            rows.append(
+                [
+                    f"plugin load ≤ 10 ms: `{item['command']}`",
+                    f"{added:+.1f} ms",
+                    self._verdict(added <= 10),
+                    "",
+                ]
+            )
+        for host, problem in load.get("problems", {}).items():
+            rows.append([f"plugin load ≤ 10 ms: {host}", "-", self._verdict(None), problem])
+        return rows
+
+    def _t_hash(self) -> list[list[str]]:
+        h = self.data.get("hashing") or {}
+        name = "hashing ≥ 90 % of hashlib single pass"
+        if not h or "error" in h:
+            return [[name, "-", self._verdict(None), h.get("error", "")]]
+        sec = h["seconds"]
+        plain = min(sec["hashlib sha256, 1 MiB read loop"], sec["hashlib.file_digest sha256"])
+        ours = sec["file_digests([sha256])"]
+        share = plain / ours
+        three_plain = sec["hashlib sha256+md5+blake2b-256, one pass, serial"]
+        three = sec["file_digests([sha256, md5, blake2_256])"]
+        measured = (
+            f"sha256: {100 * share:.0f} % of hashlib's speed; three digests: {three_plain / three:.2f}x the "
+            "serial single pass"
+        )
+        return [[name, measured, self._verdict(share >= 0.9), ""]]
+
+    # ---- causes -----------------------------------------------------------------------------------------
+
+    def _why(self, tool: str, row: str) -> str:
+        info = self.tools.get(tool, {})
+        if info.get("unavailable"):
+            return f"{self.label(tool)} unavailable: {info['unavailable']}"
+        s = self.summaries.get(row, {}).get(tool)
+        if s is not None and s.errors:
+            return f"harness error: {s.errors[0]}"
+        return "not run (filtered out)"
+
+    def _host_floor(self, host: str | None) -> str:
+        for item in (self.data.get("load_cost") or {}).get("results", []):
+            if item["command"] == f"{host} --version":
+                return f"{fmt_ms(_median(item['with_plugin']['runs']))} ms"
+        return "not measured"
+
+    def _startup_cause(self, mine: Summary, peer: Summary, peer_startup: str, row: str) -> str:
+        startup = self.data.get("startup") or {}
+        imp = startup.get("python -c 'import publish_plugins.publish'")
+        bare = startup.get("python -c pass")
+        other = startup.get(peer_startup)
+        parts = []
+        if imp and bare:
+            parts.append(
+                f"interpreter start {fmt_ms(_median(bare['runs']))} ms + importing the core "
+                f"{fmt_ms(_median(imp['runs']) - _median(bare['runs']))} ms"
+            )
+        if other:
+            parts.append(f"`{peer_startup}` takes {fmt_ms(_median(other['runs']))} ms")
+        parts.append(
+            f"CPU {fmt_s(mine.cpu)} s vs {fmt_s(peer.cpu)} s; index requests {fmt_n(mine.index_requests)} vs "
+            f"{fmt_n(peer.index_requests)}"
+        )
+        return "; ".join(parts) + self._profile_hint(row)
+
+    def _profile_hint(self, row: str) -> str:
+        prof = (self.data.get("profiles") or {}).get(row)
+        if not prof or "error" in prof or not prof.get("samples"):
+            return ""
+        total = prof["samples"]
+        top = ", ".join(f"{name} {100 * count / total:.0f} %" for name, count in prof["categories"][:3])
+        return f"; profile: {top}"
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _min(values: Sequence[float]) -> float:
+    return min(values) if values else float("nan")
+
+
+def _max(values: Sequence[float]) -> float:
+    return max(values) if values else float("nan")
+
+
+def render(data: dict[str, Any]) -> str:
+    return Report(data).render()

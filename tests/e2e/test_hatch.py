@@ -1,0 +1,668 @@
+"""``hatch publish -p safe``: the real hatch executable, as a user runs it, against real index servers.
+
+Every run gets its own HOME, hatch config file, data and cache folders, so the machine's ``~/.pypirc``,
+hatch config and keyring never leak in. Unless a test says otherwise the keyring is keyring's "fail"
+backend, which is what a machine without any keyring looks like.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pty
+import select
+import struct
+import subprocess
+import termios
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from tests.support.dists import DistFactory, filename_name
+from tests.support.proxy import FaultProxy
+from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
+
+NO_KEYRING = "keyring.backends.fail.Keyring"
+RUN_TIMEOUT = 180
+
+# Variables of the machine that would change what hatch does; everything else (PATH, TLS and proxy
+# settings needed by `hatch build`) is passed through.
+_DROPPED_PREFIXES = ("HATCH_", "PYTHON_KEYRING", "KEYRING_", "DBUS_", "XDG_", "PYPIRC", "VIRTUAL_ENV")
+
+# A keyring backend that keeps passwords in a JSON file: a real keyring for hatch to read and write,
+# selected the documented way (PYTHON_KEYRING_BACKEND) and found on PYTHONPATH.
+_FILE_KEYRING = """
+import json
+import os
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+
+
+class FileKeyring(KeyringBackend):
+    priority = 1
+
+    @property
+    def _file(self):
+        return Path(os.environ["TEST_KEYRING_FILE"])
+
+    def _load(self):
+        return json.loads(self._file.read_text()) if self._file.exists() else {}
+
+    def get_password(self, service, username):
+        return self._load().get(service, {}).get(username)
+
+    def set_password(self, service, username, password):
+        data = self._load()
+        data.setdefault(service, {})[username] = password
+        self._file.write_text(json.dumps(data))
+
+    def delete_password(self, service, username):
+        data = self._load()
+        data.get(service, {}).pop(username, None)
+        self._file.write_text(json.dumps(data))
+"""
+
+
+@dataclass
+class HatchProject:
+    """A minimal hatchling project in ``root`` and an isolated hatch set-up to publish it with."""
+
+    hatch: Path
+    root: Path
+    name: str
+    version: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dist(self) -> DistFactory:
+        return DistFactory(self.root / "dist")
+
+    @property
+    def config_file(self) -> Path:
+        return Path(self.env["HATCH_CONFIG"])
+
+    @property
+    def home(self) -> Path:
+        return Path(self.env["HOME"])
+
+    def release(self, *, payload: bytes = b"release\n", version: str | None = None) -> list[Path]:
+        """Write the project's wheel and sdist into dist/."""
+        return self.dist.release(self.name, version or self.version, payload=payload)
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``hatch ARGS`` in the project; output is returned as text, never checked here."""
+        return subprocess.run(
+            [str(self.hatch), *args],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+
+    def publish(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+        return Result(self.run("publish", "-p", "safe", *args, env=env, stdin=stdin))
+
+    def use_file_keyring(self) -> Path:
+        """Switch hatch to the JSON-file keyring backend; return the file it stores passwords in."""
+        module_dir = self.home / "keyring-backend"
+        module_dir.mkdir(exist_ok=True)
+        (module_dir / "file_keyring.py").write_text(_FILE_KEYRING)
+        store = self.home / "keyring.json"
+        self.env.update(
+            PYTHONPATH=str(module_dir),
+            PYTHON_KEYRING_BACKEND="file_keyring.FileKeyring",
+            TEST_KEYRING_FILE=str(store),
+        )
+        return store
+
+
+@dataclass
+class Result:
+    process: subprocess.CompletedProcess[str]
+
+    @property
+    def code(self) -> int:
+        return self.process.returncode
+
+    @property
+    def output(self) -> str:
+        return self.process.stdout + self.process.stderr
+
+    def __str__(self) -> str:  # shown by pytest when an assertion on the result fails
+        return f"exit {self.code}\n--- stdout\n{self.process.stdout}\n--- stderr\n{self.process.stderr}"
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_DROPPED_PREFIXES)}
+    config = home / "hatch-config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.touch()  # hatch refuses a HATCH_CONFIG that does not exist
+    env.update(
+        HOME=str(home),
+        HATCH_CONFIG=str(config),
+        HATCH_DATA_DIR=str(home / "hatch-data"),
+        HATCH_CACHE_DIR=str(home / "hatch-cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        PYTHON_KEYRING_BACKEND=NO_KEYRING,
+        NO_COLOR="1",
+        COLUMNS="200",  # hatch prints without wrapping, but rich still measures the terminal
+    )
+    return env
+
+
+@pytest.fixture
+def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> HatchProject:
+    """A project named ``unique_name`` at version 1.0 in ``tmp_path``, with dist/ empty."""
+    root = tmp_path / "project"
+    package = root / "src" / filename_name(unique_name)
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A project made by the hatch end-to-end tests."""\n')
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{unique_name}"\nversion = "1.0"\n'
+    )
+    return HatchProject(
+        host_venv("hatch") / "hatch", root, unique_name, "1.0", isolated_env(tmp_path / "home")
+    )
+
+
+def target(index: Index | str, *, user: str = TEST_USERNAME, auth: str = TEST_PASSWORD) -> list[str]:
+    """``-o`` options naming the upload URL and credentials, and ``-n``: no prompt may hang a test."""
+    url = index if isinstance(index, str) else index.url
+    return ["-o", f"repo={url}", "-o", f"user={user}", "-o", f"auth={auth}", "-n"]
+
+
+def stored(index: Index, name: str) -> dict[str, bytes]:
+    """The files the index holds for project ``name``."""
+    prefix = filename_name(name) + "-"
+    return {filename: data for filename, data in index.stored_files().items() if filename.startswith(prefix)}
+
+
+def local(paths: list[Path]) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in paths}
+
+
+def posts(proxy: FaultProxy) -> list[str]:
+    return [path for method, path in proxy.requests if method == "POST"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---- the core cycle ----------------------------------------------------------------------------------
+
+
+def test_fresh_publish_then_identical_rerun_sends_nothing(
+    project: HatchProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """A fresh publish stores exactly the local bytes; a re-run skips both files and sends no upload."""
+    proxy = fault_proxy(pypiserver.url)
+    files = project.release()
+    first = project.publish(*target(proxy.url))
+    assert first.code == 0, first
+    assert stored(pypiserver, project.name) == local(files)
+    assert len(posts(proxy)) == 2
+    for path in files:
+        assert f"{path.name}: uploaded" in first.output
+    assert "2 uploaded, 0 skipped" in first.output
+
+    proxy.reset_counters()
+    again = project.publish(*target(proxy.url))
+    assert again.code == 0, again
+    assert posts(proxy) == []  # the proof: no upload request reached the server
+    assert proxy.requests, "the index was read through the proxy"
+    assert again.output.count("skipped, identical") == 2
+    assert "0 uploaded, 2 skipped" in again.output
+    assert stored(pypiserver, project.name) == local(files)
+    assert TEST_PASSWORD not in first.output + again.output
+
+
+def test_conflict_uploads_nothing_even_with_new_files(
+    project: HatchProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """Same filename, different content: exit 3 naming the file; the new sdist of the same run stays local."""
+    wheel = project.dist.wheel(project.name, "1.0")
+    assert project.publish(*target(pypiserver)).code == 0
+    before = stored(pypiserver, project.name)
+    assert list(before) == [wheel.name]
+
+    changed = project.dist.wheel(project.name, "1.0", payload=b"rebuilt, different bytes\n")
+    assert changed == wheel
+    project.dist.sdist(project.name, "1.0")  # new: would upload fine on its own
+    proxy = fault_proxy(pypiserver.url)
+    result = project.publish(*target(proxy.url))
+    assert result.code == 3, result
+    assert f"{wheel.name}: conflict" in result.output
+    assert "nothing was uploaded" in result.output
+    assert "Traceback" not in result.output
+    assert posts(proxy) == []
+    assert stored(pypiserver, project.name) == before
+
+
+def test_skip_existing_skips_a_changed_file_with_a_warning(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """``-o skip-existing``: the changed wheel is skipped with a warning naming it and both hashes; exit 0."""
+    wheel = project.dist.wheel(project.name, "1.0")
+    assert project.publish(*target(pypiserver)).code == 0
+    on_index = wheel.read_bytes()
+    project.dist.wheel(project.name, "1.0", payload=b"changed\n")  # same filename, new bytes
+    assert wheel.read_bytes() != on_index
+    sdist = project.dist.sdist(project.name, "1.0")
+
+    result = project.publish(*target(pypiserver), "-o", "skip-existing")
+    assert result.code == 0, result
+    warning = next(line for line in result.output.splitlines() if line.startswith(f"{wheel.name}: skipped"))
+    assert sha256(wheel) in warning
+    assert hashlib.sha256(on_index).hexdigest() in warning
+    assert stored(pypiserver, project.name) == {wheel.name: on_index, sdist.name: sdist.read_bytes()}
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("", 0), ("YES", 0), ("1", 0), ("false", 3), ("no", 3), ("maybe", 2)],
+)
+def test_boolean_option_values(project: HatchProject, pypiserver: PypiServer, value: str, code: int) -> None:
+    """A bare ``-o skip-existing`` (hatch passes "") is true; true/false words work; anything else: exit 2."""
+    project.dist.wheel(project.name, "1.0")
+    assert project.publish(*target(pypiserver)).code == 0
+    project.dist.wheel(project.name, "1.0", payload=b"changed\n")
+    option = "skip-existing" if value == "" else f"skip-existing={value}"
+    result = project.publish(*target(pypiserver), "-o", option)
+    assert result.code == code, result
+    if code == 2:
+        assert "-o skip-existing: expected true or false" in result.output
+        assert "'maybe'" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """``-o dry-run`` prints the plan and uploads nothing: exit 0 for new files, exit 3 for a conflict."""
+    files = project.release()
+    result = project.publish(*target(pypiserver), "-o", "dry-run")
+    assert result.code == 0, result
+    assert "dry run" in result.output
+    for path in files:
+        assert f"{path.name}: would be uploaded" in result.output
+    assert stored(pypiserver, project.name) == {}
+
+    assert project.publish(*target(pypiserver)).code == 0
+    published = local(files)
+    project.release(payload=b"changed\n")
+    conflict = project.publish(*target(pypiserver), "-o", "dry-run=true")
+    assert conflict.code == 3, conflict
+    assert stored(pypiserver, project.name) == published
+
+
+def test_report_records_every_file_without_secrets(
+    project: HatchProject, pypiserver: PypiServer, tmp_path: Path
+) -> None:
+    """``-o report=FILE`` writes the JSON record: uploaded, skipped-identical, ignored; no password."""
+    files = project.release()
+    (project.root / "dist" / ".gitignore").write_text("*\n")
+    report = tmp_path / "reports" / "first.json"
+    report.parent.mkdir()
+    assert project.publish(*target(pypiserver), "-o", f"report={report}").code == 0
+    first = json.loads(report.read_text())
+    actions = {Path(entry["path"]).name: entry["action"] for entry in first["files"]}
+    assert actions == {files[0].name: "uploaded", files[1].name: "uploaded", ".gitignore": "ignored"}
+
+    # A relative report path is taken from where hatch runs, like any other command-line path.
+    result = project.publish(*target(pypiserver), "-o", "report=again.json")
+    assert result.code == 0, result
+    again = json.loads((project.root / "again.json").read_text())
+    by_name = {entry["filename"]: entry for entry in again["files"]}
+    assert by_name[files[0].name]["action"] == "skipped-identical"
+    assert by_name[files[0].name]["sha256"] == sha256(files[0])
+    assert TEST_PASSWORD not in report.read_text() + (project.root / "again.json").read_text()
+
+
+def test_jobs_uploads_in_parallel(project: HatchProject, pypiserver: PypiServer) -> None:
+    """``-o jobs=3`` uploads every file, each stored byte for byte."""
+    files = [
+        *project.release(),
+        project.dist.wheel(project.name, "1.0", tag="py2-none-any"),
+        project.dist.wheel(project.name, "1.0", tag="cp311-cp311-manylinux_2_17_x86_64"),
+    ]
+    result = project.publish(*target(pypiserver), "-o", "jobs=3")
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+
+
+def test_check_url_option_reads_the_given_index(
+    project: HatchProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """``-o check-url=URL`` is where the index is read; uploads still go to the repository URL."""
+    files = project.release()
+    proxy = fault_proxy(pypiserver.url)
+    result = project.publish(*target(pypiserver), "-o", f"check-url={proxy.url}simple/")
+    assert result.code == 0, result
+    assert ("GET", f"/simple/{project.name}/") in proxy.requests
+    assert posts(proxy) == []
+    assert stored(pypiserver, project.name) == local(files)
+
+
+# ---- credentials ---------------------------------------------------------------------------------------
+
+
+def test_wrong_credentials_fail_without_printing_the_secret(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """A refused password is exit 1 with a one-line error; the secret is not printed, not even with -v."""
+    secret = "Wr0ng-s3cret-value"
+    project.release()
+    result = Result(project.run("-v", "publish", "-p", "safe", *target(pypiserver, auth=secret)))
+    assert result.code == 1, result
+    assert "authentication failed" in result.output
+    assert secret not in result.output
+    assert "Traceback" not in result.output
+    assert stored(pypiserver, project.name) == {}
+
+
+def test_credentials_from_hatch_repos_config(project: HatchProject, pypiserver: PypiServer) -> None:
+    """``-o repo=NAME`` takes url, user and auth from hatch's ``[publish.index.repos.NAME]``."""
+    project.config_file.write_text(
+        "[publish.index.repos.private]\n"
+        f'url = "{pypiserver.url}"\nuser = "{TEST_USERNAME}"\nauth = "{TEST_PASSWORD}"\n'
+    )
+    files = project.release()
+    result = project.publish("-o", "repo=private", "-n")
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+    assert TEST_PASSWORD not in result.output
+
+
+def test_default_repo_and_credentials_from_hatch_config(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """hatch's default repo (``[publish.index] repo``) and ``[publish.safe]`` options apply with no ``-o``."""
+    project.config_file.write_text(
+        f'[publish.index]\nrepo = "private"\n\n[publish.index.repos.private]\nurl = "{pypiserver.url}"\n\n'
+        f'[publish.safe]\nuser = "{TEST_USERNAME}"\nauth = "{TEST_PASSWORD}"\nskip-existing = true\n'
+    )
+    project.dist.wheel(project.name, "1.0")
+    assert project.publish("-n").code == 0
+    project.dist.wheel(project.name, "1.0", payload=b"changed\n")
+    result = project.publish("-n")
+    assert result.code == 0, result  # skip-existing from [publish.safe]
+    assert "skipped" in result.output
+
+
+def test_options_from_pyproject(project: HatchProject, pypiserver: PypiServer) -> None:
+    """``[tool.hatch.publish.safe]`` in pyproject.toml: repo, user, jobs, a report path relative to it."""
+    with (project.root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            f'\n[tool.hatch.publish.safe]\nrepo = "{pypiserver.url}"\nuser = "{TEST_USERNAME}"\n'
+            'report = "build/publish.json"\njobs = 2\n'
+        )
+    files = project.release()
+    # The password still comes from outside the repository: here from HATCH_INDEX_AUTH.
+    subfolder = project.root / "src"
+    result = Result(
+        subprocess.run(
+            [str(project.hatch), "publish", "-p", "safe", "-n"],
+            cwd=subfolder,  # hatch finds the project from a subfolder; paths stay the project's
+            env={**project.env, "HATCH_INDEX_AUTH": TEST_PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+    )
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+    report = json.loads((project.root / "build" / "publish.json").read_text())
+    assert {entry["action"] for entry in report["files"]} == {"uploaded"}
+
+
+def test_credentials_from_hatch_index_environment(project: HatchProject, pypiserver: PypiServer) -> None:
+    """``HATCH_INDEX_REPO/USER/AUTH`` (which hatch hands only to its own publisher) are honoured."""
+    files = project.release()
+    env = {
+        "HATCH_INDEX_REPO": pypiserver.url,
+        "HATCH_INDEX_USER": TEST_USERNAME,
+        "HATCH_INDEX_AUTH": TEST_PASSWORD,
+    }
+    result = project.publish("-n", env=env)
+    assert result.code == 0, result
+    published = local(files)
+    assert stored(pypiserver, project.name) == published
+
+    # hatch's own variables for the publisher and its options work too.
+    project.release(payload=b"changed\n")
+    env |= {"HATCH_PUBLISHER": "safe", "HATCH_PUBLISHER_OPTIONS": "skip-existing dry-run"}
+    again = Result(project.run("publish", "-n", env=env))
+    assert again.code == 0, again
+    assert "dry run" in again.output
+    assert stored(pypiserver, project.name) == published
+
+
+def test_credentials_from_hatch_flags(project: HatchProject, pypiserver: PypiServer) -> None:
+    """hatch's own ``-r/-u/-a`` flags work with ``-p safe``; ``-o`` wins over them."""
+    files = project.release()
+    flags = ["-r", pypiserver.url, "-u", TEST_USERNAME, "-a", "not-the-password"]
+    result = project.publish(*flags, "-o", f"auth={TEST_PASSWORD}", "-n")
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+
+
+def test_credentials_from_pypirc(project: HatchProject, pypiserver: PypiServer) -> None:
+    """As with ``hatch publish``: a ``~/.pypirc`` section named after the repo gives user and password."""
+    (project.home / ".pypirc").write_text(
+        f"[private]\nrepository = {pypiserver.url}\nusername = {TEST_USERNAME}\npassword = {TEST_PASSWORD}\n"
+    )
+    project.config_file.write_text(f'[publish.index.repos.private]\nurl = "{pypiserver.url}"\n')
+    files = project.release()
+    result = project.publish("-o", "repo=private", "-n")
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+
+
+def test_no_keyring_backend_is_not_a_traceback(project: HatchProject, pypiserver: PypiServer) -> None:
+    """No keyring: with ``-n`` a one-line "Missing required option: auth", exit 1; else the prompt works."""
+    files = project.release()
+    url = ["-o", f"repo={pypiserver.url}", "-o", f"user={TEST_USERNAME}"]
+    refused = project.publish(*url, "-n")
+    assert refused.code == 1, refused
+    assert "Missing required option: auth" in refused.output
+    assert "Traceback" not in refused.output
+    assert stored(pypiserver, project.name) == {}
+
+    prompted = project.publish(*url, stdin=f"{TEST_PASSWORD}\n")
+    assert prompted.code == 0, prompted
+    assert "Password / Token" in prompted.output
+    assert "Traceback" not in prompted.output
+    assert stored(pypiserver, project.name) == local(files)
+
+
+def test_prompted_credentials_are_remembered_like_hatch(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """Prompted user → hatch's previous_working_users.json, prompted password → keyring (service = URL)."""
+    store = project.use_file_keyring()
+    project.release()
+    first = project.publish("-o", f"repo={pypiserver.url}", stdin=f"{TEST_USERNAME}\n{TEST_PASSWORD}\n")
+    assert first.code == 0, first
+    assert f"Username for '{pypiserver.url}'" in first.output
+    remembered = Path(project.env["HATCH_CACHE_DIR"]) / "publish" / "index" / "previous_working_users.json"
+    assert json.loads(remembered.read_text()) == {pypiserver.url: TEST_USERNAME}
+    assert json.loads(store.read_text()) == {pypiserver.url: {TEST_USERNAME: TEST_PASSWORD}}
+
+    # Next time nothing is asked: `-n` and no credentials anywhere but what was remembered.
+    wheel = project.dist.wheel(project.name, "1.1")
+    second = project.publish("-o", f"repo={pypiserver.url}", "-n", str(wheel))
+    assert second.code == 0, second
+    assert wheel.name in stored(pypiserver, project.name)
+
+
+def test_password_from_keyring(project: HatchProject, pypiserver: PypiServer) -> None:
+    """With a user known, the password is looked up in keyring under the repository URL, as hatch does."""
+    store = project.use_file_keyring()
+    store.write_text(json.dumps({pypiserver.url: {TEST_USERNAME: TEST_PASSWORD}}))
+    files = project.release()
+    result = project.publish("-o", f"repo={pypiserver.url}", "-o", f"user={TEST_USERNAME}", "-n")
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(files)
+
+
+# ---- file selection, options, errors -----------------------------------------------------------------
+
+
+def test_default_selection_is_this_project_and_version(
+    project: HatchProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """No artifacts: dist/ filtered to the project's name and version; every file left out is named."""
+    current = project.release()
+    old = project.dist.wheel(project.name, "0.9")
+    other = project.dist.wheel("someone-else", "1.0")
+    result = project.publish(*target(pypiserver))
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(current)
+    assert f"{old.name}: ignored, version 0.9" in result.output
+    assert f"{other.name}: ignored" in result.output
+    assert stored(pypiserver, "someone-else") == {}
+
+    # Named explicitly, a file is taken whatever its version.
+    explicit = project.publish(*target(pypiserver), f"dist/{old.name}")
+    assert explicit.code == 0, explicit
+    assert old.name in stored(pypiserver, project.name)
+
+
+def test_dynamic_version_from_hatchling(project: HatchProject, pypiserver: PypiServer) -> None:
+    """A version read by hatchling from the code (``dynamic = ["version"]``) filters dist/ the same way."""
+    package = project.root / "src" / filename_name(project.name)
+    (package / "__init__.py").write_text('__version__ = "2.0"\n')
+    (project.root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{project.name}"\ndynamic = ["version"]\n\n'
+        f'[tool.hatch.version]\npath = "src/{filename_name(project.name)}/__init__.py"\n'
+    )
+    wanted = project.release(version="2.0")
+    old = project.dist.wheel(project.name, "1.0")
+    result = project.publish(*target(pypiserver))
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(wanted)
+    assert f"{old.name}: ignored, version 1," in result.output
+
+
+def test_bad_options_are_usage_errors(project: HatchProject, pypiserver: PypiServer) -> None:
+    """Unknown keys, bad numbers, missing values and unknown repositories: exit 2, one line naming them."""
+    project.release()
+    cases = {
+        ("-o", "frobnicate=1"): "-o frobnicate: unknown option",
+        ("-o", "jobs=zero"): "-o jobs: expected a whole number",
+        ("-o", "report"): "-o report: needs a value",
+        ("-o", "repo=nowhere"): "repository 'nowhere' is neither a URL nor defined",
+    }
+    for args, message in cases.items():
+        result = project.publish(*args, "-n")
+        assert result.code == 2, result
+        assert message in result.output
+        assert "Traceback" not in result.output
+    (project.root / "pyproject.toml").write_text(
+        (project.root / "pyproject.toml").read_text()
+        + '\n[tool.hatch.publish.safe]\nskip_existing = "perhaps"\n'
+    )
+    result = project.publish(*target(pypiserver))
+    assert result.code == 2, result
+    assert "'skip_existing' in [tool.hatch.publish.safe]" in result.output
+    assert stored(pypiserver, project.name) == {}
+
+
+def test_empty_dist_is_a_usage_error(project: HatchProject, pypiserver: PypiServer) -> None:
+    """Nothing to publish is exit 2 naming the folder, like the other front ends."""
+    result = project.publish(*target(pypiserver))
+    assert result.code == 2, result
+    assert "dist" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_devpi_publish_rerun_and_conflict(project: HatchProject, devpi_index: DevpiIndex) -> None:
+    """Against devpi (PEP 691 JSON, ``+simple``): fresh publish, identical re-run, conflict exit 3."""
+    files = project.release()
+    first = project.publish(*target(devpi_index))
+    assert first.code == 0, first
+    published = local(files)
+    assert stored(devpi_index, project.name) == published
+
+    again = project.publish(*target(devpi_index))
+    assert again.code == 0, again
+    assert again.output.count("skipped, identical") == 2
+
+    changed = project.dist.sdist(project.name, "1.0", payload=b"changed\n")
+    conflict = project.publish(*target(devpi_index))
+    assert conflict.code == 3, conflict
+    assert f"{changed.name}: conflict" in conflict.output
+    assert stored(devpi_index, project.name) == published
+
+
+def test_hatch_build_then_publish(project: HatchProject, pypiserver: PypiServer) -> None:
+    """The real sequence: ``hatch build`` writes dist/, ``hatch publish -p safe`` uploads exactly those."""
+    build = project.run("build")
+    assert build.returncode == 0, build.stdout + build.stderr
+    built = sorted((project.root / "dist").iterdir())
+    assert {path.suffix for path in built} == {".whl", ".gz"}
+    result = project.publish(*target(pypiserver))
+    assert result.code == 0, result
+    assert stored(pypiserver, project.name) == local(built)
+
+
+def test_progress_display_in_a_terminal(project: HatchProject, pypiserver: PypiServer) -> None:
+    """On a terminal, uploads show a progress display that reaches 100%, and the result lines follow it."""
+    wheel = project.dist.large_wheel(project.name, "1.0", 8 * 1024 * 1024)
+    code, output = run_in_terminal(
+        [str(project.hatch), "publish", "-p", "safe", *target(pypiserver)],
+        cwd=project.root,
+        env={key: value for key, value in project.env.items() if key != "NO_COLOR"} | {"TERM": "xterm"},
+    )
+    assert code == 0, output
+    assert f"Uploading {wheel.name}" in output
+    assert "100%" in output
+    assert f"{wheel.name}: uploaded" in output
+    assert stored(pypiserver, project.name) == local([wheel])
+
+
+def run_in_terminal(command: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run ``command`` with stdin, stdout and stderr on a pseudo-terminal; return its exit code and output."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + RUN_TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1.0)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # the terminal is gone: the process exited
+                break
+            if not data:
+                break
+            chunks.append(data)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+    return code, b"".join(chunks).decode(errors="replace")

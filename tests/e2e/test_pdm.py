@@ -1,0 +1,420 @@
+"""``pdm safe-publish``, run through the real ``pdm`` executable against real index servers.
+
+Every test works in its own project folder (``tmp_path``) with its own PDM global config, cache, log
+folder and HOME, so the machine's PDM configuration, keyring and ``~/.pypirc`` never leak in, and publishes
+a project name no other test uses. Most tests publish files from the ``dists`` factory with ``--no-build``;
+``test_default_build_then_publish`` lets PDM build the project as ``pdm publish`` would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from tests.support.dists import DistFactory, file_sha256, filename_name
+from tests.support.proxy import FaultProxy
+from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
+
+PDM_TIMEOUT = 120
+BUILD_TIMEOUT = 600  # the default build installs pdm-backend from PyPI into an isolated build env
+WRONG_SECRET = "pypi-AgEIcHlwaS5vcmcWRONGWRONG"
+
+
+@dataclass
+class PdmProject:
+    """A PDM project folder and the isolated environment ``pdm`` runs in."""
+
+    root: Path
+    name: str
+    version: str
+    pdm: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dists(self) -> DistFactory:
+        """Writes into the project's ``dist/`` (the default ``-d/--dest``)."""
+        return DistFactory(self.root / "dist")
+
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = PDM_TIMEOUT) -> Result:
+        """Run ``pdm ARGS`` in the project folder."""
+        completed = subprocess.run(
+            [str(self.pdm), *args],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    def publish(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """``pdm safe-publish --no-build ARGS``."""
+        return self.run("safe-publish", "--no-build", *args, env=env)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:  # shown by pytest when an assertion on the result fails
+        return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def isolated_env(home: Path, pdm_bin: Path) -> dict[str, str]:
+    """A minimal environment: nothing of the machine's PDM, XDG, keyring or proxy settings."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.pathsep.join([str(pdm_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CONFIG_DIRS": str(home / ".config-site"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "PDM_CONFIG_FILE": str(home / "pdm-config.toml"),
+        "PDM_CACHE_DIR": str(home / "pdm-cache"),
+        "PDM_LOG_DIR": str(home / "pdm-logs"),
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_NON_INTERACTIVE": "1",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "LANG": "C.UTF-8",
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PdmProject:
+    """A PDM project with one module, named ``unique_name``, version 1.0.0.
+
+    Built with hatchling, whose sdists are byte-reproducible: pdm-backend 2.5.0 writes the build time into
+    the sdist's gzip header, so a rebuilt pdm-backend sdist never matches the published one.
+    """
+    root = tmp_path / "project"
+    package = root / "src" / filename_name(unique_name)
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A project built by the publish-plugins e2e tests."""\n')
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "{unique_name}"\nversion = "1.0.0"\nrequires-python = ">=3.10"\n'
+        'description = "publish-plugins e2e test project"\n\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    bin_dir = host_venv("pdm")
+    return PdmProject(root, unique_name, "1.0.0", bin_dir / "pdm", isolated_env(tmp_path / "home", bin_dir))
+
+
+def creds(
+    index: Index | FaultProxy, username: str = TEST_USERNAME, password: str = TEST_PASSWORD
+) -> list[str]:
+    return ["-r", index.url, "-u", TEST_USERNAME, "-P", password]
+
+
+def posts(proxy: FaultProxy) -> list[str]:
+    return [path for method, path in proxy.requests if method == "POST"]
+
+
+def stored_of(index: Index, name: str) -> dict[str, bytes]:
+    """The files of one project stored on the index (the pypiserver fixture is shared by many tests)."""
+    prefix = filename_name(name) + "-"
+    return {filename: data for filename, data in index.stored_files().items() if filename.startswith(prefix)}
+
+
+# ---- the command ----------------------------------------------------------------------------------
+
+
+def test_help_shows_the_new_options(project: PdmProject) -> None:
+    """`pdm safe-publish --help` shows pdm publish's options and the new ones; `pdm --help` lists it."""
+    result = project.run("safe-publish", "--help")
+    assert result.returncode == 0, result
+    for option in (
+        "-r REPOSITORY",
+        "-u USERNAME",
+        "-P PASSWORD",
+        "--no-build",
+        "-d DEST",
+        "--ca-certs",
+        "--no-verify-ssl",
+        "--check-url URL",
+        "--skip-existing",
+        "--dry-run",
+        "--report FILE",
+        "--jobs N",
+        "PDM_PUBLISH_REPO",
+        "Exit codes",
+    ):
+        assert option in result.stdout, option
+    listing = project.run("--help")
+    assert listing.returncode == 0
+    assert "safe-publish" in listing.stdout
+    assert "Failed to load plugin" not in listing.output
+
+
+def test_default_build_then_publish_and_rebuild_rerun(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """Without --no-build PDM builds first and both files go up; a rebuild + re-run uploads nothing."""
+    proxy = fault_proxy(pypiserver.url)
+    stale = project.dists.wheel(project.name, "0.9")  # PDM's build empties dist/ first, as in pdm publish
+    result = project.run("safe-publish", *creds(proxy), timeout=BUILD_TIMEOUT)
+    assert result.returncode == 0, result
+    assert "Built sdist at" in result.output
+    assert "Built wheel at" in result.output
+    built = sorted(p.name for p in (project.root / "dist").iterdir())
+    base = f"{filename_name(project.name)}-1.0.0"
+    assert built == [f"{base}-py3-none-any.whl", f"{base}.tar.gz"]
+    assert not stale.exists()
+    stored = stored_of(pypiserver, project.name)
+    assert sorted(stored) == built
+    for name in built:
+        assert stored[name] == (project.root / "dist" / name).read_bytes()
+    assert "2 uploaded, 0 skipped" in result.stdout
+
+    # The CI job re-run: build again, publish again.
+    proxy.reset_counters()
+    again = project.run("safe-publish", *creds(proxy), timeout=BUILD_TIMEOUT)
+    assert again.returncode == 0, again
+    assert "Built sdist at" in again.output
+    assert "0 uploaded, 2 skipped" in again.stdout
+    assert posts(proxy) == []
+
+
+def test_fresh_publish_then_identical_rerun_sends_no_upload(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """A fresh release is uploaded with progress bars; the identical re-run sends no upload request at all."""
+    proxy = fault_proxy(pypiserver.url)
+    files = project.dists.release(project.name, "1.0.0")
+    first = project.publish(*creds(proxy))
+    assert first.returncode == 0, first
+    assert len(posts(proxy)) == 2
+    for path in files:
+        assert f"Uploading {path.name}" in first.stdout
+        assert f"{path.name}: uploaded" in first.stdout
+    assert "100%" in first.stdout  # PDM's rich progress bar, final state
+    assert stored_of(pypiserver, project.name) == {p.name: p.read_bytes() for p in files}
+
+    proxy.reset_counters()
+    again = project.publish(*creds(proxy))
+    assert again.returncode == 0, again
+    assert posts(proxy) == []
+    assert proxy.upload_bytes == 0
+    assert [method for method, _ in proxy.requests] == ["GET"]  # one simple-page read, nothing else
+    for path in files:
+        assert f"{path.name}: skipped, identical" in again.stdout
+    assert "0 uploaded, 2 skipped" in again.stdout
+
+
+def test_conflict_exits_3_and_uploads_nothing_not_even_new_files(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """Same filename, different content: exit 3 naming the file, and the new sdist of the run stays local."""
+    proxy = fault_proxy(pypiserver.url)
+    published = project.dists.wheel(project.name, "1.0.0")
+    assert project.publish(*creds(proxy)).returncode == 0
+    before = stored_of(pypiserver, project.name)
+    changed = project.dists.wheel(project.name, "1.0.0", payload=b"rebuilt with different content")
+    new_sdist = project.dists.sdist(project.name, "1.0.0")
+    assert changed == published
+
+    proxy.reset_counters()
+    dry = project.publish(*creds(proxy), "--dry-run")
+    assert dry.returncode == 3, dry
+    result = project.publish(*creds(proxy))
+    assert result.returncode == 3, result
+    assert "Traceback" not in result.output
+    assert f"ERROR: {changed.name}: conflict" in result.stderr
+    assert f"{file_sha256(changed)}" in result.stderr
+    assert "nothing was uploaded" in result.stderr
+    assert posts(proxy) == []
+    assert stored_of(pypiserver, project.name) == before
+    assert new_sdist.name not in before
+
+
+def test_skip_existing_with_a_changed_file_warns_with_both_hashes(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """--skip-existing: the changed file is skipped (exit 0) with a warning naming it and both hashes."""
+    proxy = fault_proxy(pypiserver.url)
+    original = project.dists.wheel(project.name, "1.0.0")
+    original_sha = file_sha256(original)
+    assert project.publish(*creds(proxy)).returncode == 0
+    changed = project.dists.wheel(project.name, "1.0.0", payload=b"changed")
+    new_sdist = project.dists.sdist(project.name, "1.0.0")
+
+    proxy.reset_counters()
+    result = project.publish(*creds(proxy), "--skip-existing")
+    assert result.returncode == 0, result
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING:")]
+    assert len(warnings) == 1, result
+    assert changed.name in warnings[0]
+    assert file_sha256(changed) in warnings[0]
+    assert original_sha in warnings[0]
+    assert len(posts(proxy)) == 1  # only the new sdist
+    stored = stored_of(pypiserver, project.name)
+    assert hashlib.sha256(stored[changed.name]).hexdigest() == original_sha
+    assert stored[new_sdist.name] == new_sdist.read_bytes()
+
+    quiet = project.publish(*creds(proxy), "--skip-existing", "-q")
+    assert quiet.returncode == 0, quiet
+    assert changed.name in quiet.stderr  # -q hides the narrative, never this warning
+
+
+def test_dry_run_uploads_nothing(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """--dry-run reads the index, names what would be uploaded, sends no upload and exits 0."""
+    proxy = fault_proxy(pypiserver.url)
+    project.dists.release(project.name, "1.0.0")
+    result = project.publish(*creds(proxy), "--dry-run")
+    assert result.returncode == 0, result
+    assert "dry run: would upload 2 file(s)" in result.stdout
+    assert "dry run: 2 to upload, 0 skipped" in result.stdout
+    assert "Uploading" not in result.stdout
+    assert posts(proxy) == []
+    assert proxy.requests  # the index was read
+    assert stored_of(pypiserver, project.name) == {}
+
+
+def test_dry_run_without_credentials_reads_anonymously(project: PdmProject, pypiserver: PypiServer) -> None:
+    """A dry run needs no credentials when the index can be read without them (pdm would refuse to start)."""
+    project.dists.release(project.name, "1.0.0")
+    result = project.publish("-r", pypiserver.url, "--dry-run")
+    assert result.returncode == 0, result
+    assert "dry run: would upload 2 file(s)" in result.stdout
+    assert "OIDC" not in result.output
+
+
+def test_report_records_every_file(project: PdmProject, pypiserver: PypiServer) -> None:
+    """--report FILE: one record per file (taken, skipped, ignored) with hashes and totals, no secret."""
+    wheel = project.dists.wheel(project.name, "1.0.0")
+    assert project.publish(*creds(pypiserver)).returncode == 0
+    sdist = project.dists.sdist(project.name, "1.0.0")
+    other = project.dists.wheel("someone-else", "1.0.0")
+    report = project.root / "reports" / "publish.json"
+    result = project.publish(*creds(pypiserver), "--report", "reports/publish.json")
+    assert result.returncode == 0, result
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 0
+    assert data["dry_run"] is False
+    assert data["mode"] == "strict"
+    by_name = {record["filename"]: record for record in data["files"]}
+    assert by_name[wheel.name]["action"] == "skipped-identical"
+    assert by_name[wheel.name]["sha256"] == file_sha256(wheel)
+    assert by_name[wheel.name]["index_hash"] == f"sha256:{file_sha256(wheel)}"
+    assert by_name[sdist.name]["action"] == "uploaded"
+    assert by_name[other.name]["action"] == "ignored"
+    assert TEST_PASSWORD not in report.read_text()
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-v"]], ids=["normal", "verbose"])
+def test_wrong_credentials_exit_1_and_the_secret_is_never_shown(
+    project: PdmProject, pypiserver: PypiServer, verbosity: list[str]
+) -> None:
+    """Wrong password: exit 1, "authentication failed", nothing stored, the secret in no output or report."""
+    project.dists.release(project.name, "1.0.0")
+    result = project.publish(*creds(pypiserver, password=WRONG_SECRET), "--report", "r.json", *verbosity)
+    assert result.returncode == 1, result
+    assert "authentication failed" in result.stderr
+    assert "Traceback" not in result.output
+    assert WRONG_SECRET not in result.output
+    assert WRONG_SECRET not in (project.root / "r.json").read_text()
+    assert stored_of(pypiserver, project.name) == {}
+
+
+def test_credentials_from_pdm_config(project: PdmProject, pypiserver: PypiServer) -> None:
+    """`pdm config repository.NAME.*` (PDM's global config file) gives URL and credentials to `-r NAME`."""
+    for key, value in (
+        ("url", pypiserver.url),
+        ("username", pypiserver.username),
+        ("password", pypiserver.password),
+    ):
+        configured = project.run("config", f"repository.local.{key}", value)
+        assert configured.returncode == 0, configured
+    config_text = Path(project.env["PDM_CONFIG_FILE"]).read_text()
+    assert "[repository.local]" in config_text
+    files = project.dists.release(project.name, "1.0.0")
+    result = project.publish("-r", "local")
+    assert result.returncode == 0, result
+    assert "2 uploaded" in result.stdout
+    assert pypiserver.password not in result.output
+    assert sorted(stored_of(pypiserver, project.name)) == sorted(p.name for p in files)
+
+    # PDM matches a URL given to -r against the configured repositories, credentials included.
+    project.dists.wheel(project.name, "1.0.0", tag="py311-none-any")
+    by_url = project.publish("-r", pypiserver.url)
+    assert by_url.returncode == 0, by_url
+    assert "1 uploaded, 2 skipped" in by_url.stdout
+
+
+def test_credentials_from_pdm_publish_environment_variables_on_devpi(
+    project: PdmProject, devpi_index: DevpiIndex
+) -> None:
+    """PDM_PUBLISH_REPO/USERNAME/PASSWORD alone publish to devpi (JSON pages); the re-run skips by hash."""
+    env = {
+        "PDM_PUBLISH_REPO": devpi_index.url,
+        "PDM_PUBLISH_USERNAME": devpi_index.username,
+        "PDM_PUBLISH_PASSWORD": devpi_index.password,
+    }
+    files = project.dists.release(project.name, "1.0.0")
+    result = project.publish(env=env)
+    assert result.returncode == 0, result
+    assert "2 uploaded" in result.stdout
+    assert devpi_index.stored_files() == {p.name: p.read_bytes() for p in files}
+    again = project.publish(env=env)
+    assert again.returncode == 0, again
+    assert "0 uploaded, 2 skipped" in again.stdout
+    changed = project.dists.sdist(project.name, "1.0.0", payload=b"changed")
+    conflict = project.publish(env=env)
+    assert conflict.returncode == 3, conflict
+    assert f"{changed.name}: conflict" in conflict.stderr
+
+
+def test_default_selection_is_the_projects_name_and_version(
+    project: PdmProject, pypiserver: PypiServer
+) -> None:
+    """dist/ is filtered to the project's name and version; every file left out is named with the reason."""
+    mine = project.dists.release(project.name, "1.0.0")
+    old = project.dists.wheel(project.name, "0.9.0")
+    other = project.dists.wheel("someone-else", "1.0.0")
+    (project.root / "dist" / ".gitignore").write_text("*\n")
+    result = project.publish(*creds(pypiserver), "--jobs", "2")
+    assert result.returncode == 0, result
+    assert f"{old.name}: ignored, version" in result.stdout
+    assert f"{other.name}: ignored, belongs to someone-else" in result.stdout
+    assert ".gitignore: ignored, not a distribution file" in result.stdout
+    assert sorted(stored_of(pypiserver, project.name)) == sorted(p.name for p in mine)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-r", "nosuch"], "Missing repository config of nosuch"),
+        (["-r", "{url}"], "Username and password are required"),
+        (["-r", "{url}", "-u", "alice", "-P", "x", "-d", "nowhere"], "nowhere is not a folder"),
+        (["-r", "{url}", "-u", "alice", "-P", "x", "--jobs", "0"], "--jobs: must be at least 1"),
+    ],
+    ids=["unknown-repository", "no-credentials", "no-dist-folder", "bad-jobs"],
+)
+def test_usage_errors_exit_2_with_one_line(
+    project: PdmProject, pypiserver: PypiServer, args: list[str], message: str
+) -> None:
+    """A user's mistake: exit 2, a message naming it, no traceback, nothing uploaded."""
+    project.dists.wheel(project.name, "1.0.0")
+    result = project.publish(*(arg.replace("{url}", pypiserver.url) for arg in args))
+    assert result.returncode == 2, result
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert stored_of(pypiserver, project.name) == {}

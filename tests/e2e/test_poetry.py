@@ -1,0 +1,446 @@
+"""``poetry publish --skip-existing-strict`` / ``--check-url``: the real poetry executable, real servers.
+
+Every run gets its own HOME, POETRY_CONFIG_DIR, POETRY_CACHE_DIR and POETRY_DATA_DIR, keyring disabled
+(POETRY_KEYRING_ENABLED=false and the null backend), and only PATH from the outer environment, so the
+machine's poetry configuration, credentials and keyring never leak in. Proof that nothing reached the
+server comes from the fault proxy's request log, not from the command's own output.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tests.support.dists import DistFactory, filename_name, sdist_filename, wheel_filename
+from tests.support.proxy import FaultProxy
+from tests.support.servers import DevpiIndex, PypiServer
+
+VERSION = "1.0.0"
+TIMEOUT = 300  # poetry starts slowly on a loaded 2-core machine; builds take a few seconds more
+
+
+@dataclass
+class PoetryProject:
+    """A poetry project in its own folder, with its own poetry configuration and HOME."""
+
+    executable: Path
+    root: Path
+    name: str
+    version: str
+    home: Path
+
+    @property
+    def dist(self) -> DistFactory:
+        return DistFactory(self.root / "dist")
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / "poetry-config"
+
+    def release(self, *, payload: bytes = b"first release\n") -> list[Path]:
+        """Write a wheel and an sdist of the project's current version into ``dist/``."""
+        return self.dist.release(self.name, self.version, payload=payload)
+
+    def poetry(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run poetry in the project folder, non-interactive, isolated from the machine's configuration."""
+        base = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.home),
+            "POETRY_CONFIG_DIR": str(self.config_dir),
+            "POETRY_CACHE_DIR": str(self.home / "poetry-cache"),
+            "POETRY_DATA_DIR": str(self.home / "poetry-data"),
+            "POETRY_KEYRING_ENABLED": "false",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            # `poetry build` would otherwise create a virtualenv for the project first (seconds, no use).
+            "POETRY_VIRTUALENVS_CREATE": "false",
+            "NO_COLOR": "1",
+        }
+        return subprocess.run(
+            [str(self.executable), *args, "-n"],
+            cwd=self.root,
+            env={**base, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+
+
+@pytest.fixture
+def project(host_venv: Callable[[str], Path], tmp_path: Path, unique_name: str) -> PoetryProject:
+    """A tiny package-mode poetry project named ``unique_name``, version 1.0.0, with a real module."""
+    root = tmp_path / "project"
+    module = filename_name(unique_name)
+    (root / module).mkdir(parents=True)
+    (root / module / "__init__.py").write_text('"""A test package."""\n\nVALUE = 1\n')
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "{unique_name}"\nversion = "{VERSION}"\ndescription = "test"\n'
+        'requires-python = ">=3.10"\n\n'
+        f'[tool.poetry]\npackages = [{{ include = "{module}" }}]\n\n'
+        '[build-system]\nrequires = ["poetry-core>=2.0"]\nbuild-backend = "poetry.core.masonry.api"\n'
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    return PoetryProject(host_venv("poetry") / "poetry", root, unique_name, VERSION, home)
+
+
+def local_repo(url: str) -> dict[str, str]:
+    """The repository ``local`` defined through poetry's environment variables."""
+    return {"POETRY_REPOSITORIES_LOCAL_URL": url}
+
+
+def login(index: PypiServer | DevpiIndex) -> list[str]:
+    return ["-u", index.username, "-p", index.password]
+
+
+def posts(proxy: FaultProxy) -> list[str]:
+    """Paths of the POST (upload) requests that reached the proxy."""
+    return [path for method, path in proxy.requests if method == "POST"]
+
+
+def ours(stored: dict[str, bytes], name: str) -> dict[str, bytes]:
+    """The stored files of project ``name`` (the session's pypiserver is shared by many tests)."""
+    prefix = filename_name(name) + "-"
+    return {filename: data for filename, data in stored.items() if filename.startswith(prefix)}
+
+
+def contents(paths: list[Path]) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in paths}
+
+
+# ---- the plugin is loaded, poetry itself is unchanged ----------------------------------------------
+
+
+def test_help_shows_the_new_options_beside_poetrys_own(project: PoetryProject) -> None:
+    """`poetry publish --help` lists --skip-existing-strict and --check-url, and poetry's options are kept."""
+    result = project.poetry("publish", "--help")
+    assert result.returncode == 0, result.stderr
+    new = ["--skip-existing-strict", "--check-url=CHECK-URL"]
+    own = [
+        "--skip-existing ",
+        "--build",
+        "--dist-dir",
+        "--repository",
+        "--cert",
+        "--client-cert",
+        "--dry-run",
+    ]
+    for option in new + own:
+        assert option in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_other_poetry_commands_still_work(project: PoetryProject) -> None:
+    """With the plugin installed, `poetry --version` works and `poetry list` has exactly one publish."""
+    version = project.poetry("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("Poetry (version ")
+    assert version.stderr == ""
+    listing = project.poetry("list")
+    assert listing.returncode == 0, listing.stderr
+    assert [
+        line.split()[0] for line in listing.stdout.splitlines() if line.strip().startswith("publish")
+    ] == ["publish"]
+
+
+def test_plain_publish_is_poetrys_own(project: PoetryProject, pypiserver: PypiServer) -> None:
+    """Without the new options poetry's built-in publish runs: its 409 failure and its own --skip-existing."""
+    files = project.release()
+    env = local_repo(pypiserver.url)
+    first = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
+    assert first.returncode == 0, first.stderr
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    again = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
+    assert again.returncode == 1
+    assert "HTTP Error 409" in again.stdout + again.stderr  # poetry's own message, not ours
+    assert "skipped, identical" not in again.stdout + again.stderr
+    skip = project.poetry("publish", "-r", "local", "--skip-existing", *login(pypiserver), env=env)
+    assert skip.returncode == 0, skip.stderr
+    assert "File exists. Skipping" in skip.stdout + skip.stderr  # poetry's heuristic, after sending the files
+
+
+def test_poetry_keeps_working_when_the_core_cannot_load(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """A core that cannot be imported breaks nothing: poetry and its plain `publish` keep working.
+
+    httpx is shadowed by a module raising ImportError; only the new options fail, in one line, exit 1.
+    """
+    shadow = project.home / "shadow"
+    shadow.mkdir()
+    (shadow / "httpx.py").write_text('raise ImportError("simulated: httpx cannot be imported")\n')
+    env = {**local_repo(pypiserver.url), "PYTHONPATH": str(shadow)}
+    version = project.poetry("--version", env=env)
+    assert version.returncode == 0, version.stdout + version.stderr
+    files = project.release()
+    safe = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
+    assert safe.returncode == 1
+    assert "publish-plugins cannot load its core: simulated" in safe.stderr
+    assert ours(pypiserver.stored_files(), project.name) == {}
+    plain = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+
+
+# ---- the safe path ---------------------------------------------------------------------------------
+
+
+def test_fresh_publish_then_identical_rerun_sends_nothing(
+    project: PoetryProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """First run uploads with poetry's progress lines; the re-run skips both files and sends no upload."""
+    files = project.release()
+    other_version = project.dist.wheel(project.name, "0.9.0")
+    proxy = fault_proxy(pypiserver.url)
+    env = local_repo(proxy.url)
+
+    first = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"Publishing {project.name} ({VERSION}) to local" in first.stdout
+    for path in files:
+        assert f" - Uploading {path.name} 100%" in first.stderr
+    assert f"{other_version.name}: ignored, version 0.9" in first.stdout  # default selection: this version
+    assert "2 uploaded, 0 skipped" in first.stdout
+    assert len(posts(proxy)) == 2
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+
+    proxy.reset_counters()
+    again = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
+    assert again.returncode == 0, again.stderr
+    for path in files:
+        assert f"{path.name}: skipped, identical" in again.stdout
+    assert "0 uploaded, 2 skipped" in again.stdout
+    assert posts(proxy) == []
+    assert proxy.upload_bytes == 0
+    assert pypiserver.password not in first.stdout + first.stderr + again.stdout + again.stderr
+
+
+def test_build_then_publish_and_rerun(project: PoetryProject, pypiserver: PypiServer) -> None:
+    """--build runs poetry's real build first; a re-run of the same job (rebuild included) uploads nothing."""
+    env = local_repo(pypiserver.url)
+    args = ["publish", "--build", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
+    first = project.poetry(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"Building {project.name} ({VERSION})" in first.stdout
+    built = sorted((project.root / "dist").iterdir())
+    assert [path.name for path in built] == [
+        wheel_filename(project.name, VERSION),
+        sdist_filename(project.name, VERSION),
+    ]
+    assert ours(pypiserver.stored_files(), project.name) == contents(built)
+
+    again = project.poetry(*args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "Build anyway!" in again.stdout  # poetry's own warning about existing files, kept
+    assert "0 uploaded, 2 skipped" in again.stdout
+
+
+def test_conflict_uploads_nothing_not_even_new_files(
+    project: PoetryProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """A changed file under a published name: exit 3, the file named, no upload at all (new wheel too)."""
+    project.release()
+    env = local_repo(pypiserver.url)
+    first = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
+    assert first.returncode == 0, first.stderr
+    stored = pypiserver.stored_files()
+
+    changed = project.dist.wheel(project.name, VERSION, payload=b"rebuilt with different content\n")
+    new = project.dist.wheel(project.name, VERSION, tag="py311-none-any")
+    proxy = fault_proxy(pypiserver.url)
+    result = project.poetry(
+        "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=local_repo(proxy.url)
+    )
+    assert result.returncode == 3
+    assert f"{changed.name}: conflict" in result.stderr
+    assert "nothing was uploaded" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert posts(proxy) == []
+    assert pypiserver.stored_files() == stored
+    assert new.name not in pypiserver.stored_files()
+
+
+def test_check_url_names_the_index_to_read_and_implies_strict(
+    project: PoetryProject, pypiserver: PypiServer, devpi_index: DevpiIndex
+) -> None:
+    """--check-url alone switches to the safe path and is the index read: a conflict found there stops it."""
+    project.release()
+    to_pypiserver = project.poetry(
+        "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=local_repo(pypiserver.url)
+    )
+    assert to_pypiserver.returncode == 0, to_pypiserver.stderr
+
+    changed = project.release(payload=b"different content\n")  # the same filenames, other bytes
+    env = local_repo(devpi_index.url)
+    # Upload to the empty devpi index, but check pypiserver, which holds other content under these names.
+    check_pypiserver = ["--check-url", pypiserver.simple_url]
+    refused = project.poetry("publish", "-r", "local", *check_pypiserver, *login(devpi_index), env=env)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert devpi_index.stored_files() == {}
+
+    checked_there = project.poetry(
+        "publish", "-r", "local", "--check-url", devpi_index.simple_url, *login(devpi_index), env=env
+    )
+    assert checked_there.returncode == 0, checked_there.stderr
+    assert devpi_index.stored_files() == contents(changed)
+
+
+def test_devpi_fresh_publish_and_identical_rerun(project: PoetryProject, devpi_index: DevpiIndex) -> None:
+    """devpi (PEP 691 JSON): the check URL is derived (+simple); the re-run skips both files."""
+    files = project.release()
+    env = local_repo(devpi_index.url)
+    first = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(devpi_index), env=env)
+    assert first.returncode == 0, first.stderr
+    assert devpi_index.stored_files() == contents(files)
+    again = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(devpi_index), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "0 uploaded, 2 skipped" in again.stdout
+
+
+def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """--dry-run with the new option: plans and uploads nothing (exit 0); on a conflict it exits 3 too."""
+    files = project.release()
+    env = local_repo(pypiserver.url)
+    args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
+    dry = project.poetry(*args, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "would upload 2 file(s)" in dry.stdout
+    assert ours(pypiserver.stored_files(), project.name) == {}
+
+    real = project.poetry(*args, env=env)
+    assert real.returncode == 0, real.stderr
+    published = contents(files)
+    project.release(payload=b"changed\n")  # the same filenames, other bytes
+    dry_conflict = project.poetry(*args, "--dry-run", env=env)
+    assert dry_conflict.returncode == 3
+    assert "dry run: 0 to upload, 0 skipped, 2 conflicting" in dry_conflict.stdout
+    assert ours(pypiserver.stored_files(), project.name) == published
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-vvv"]], ids=["normal", "debug"])
+def test_wrong_password_exit_1_secret_never_printed(
+    project: PoetryProject, pypiserver: PypiServer, verbosity: list[str]
+) -> None:
+    """A wrong password: exit 1, an authentication error, nothing stored, the secret nowhere in the output."""
+    project.release()
+    secret = "wrong-Secret-7f3a9c"
+    args = ["publish", "-r", "local", "--skip-existing-strict", "-u", "alice", "-p", secret, *verbosity]
+    result = project.poetry(*args, env=local_repo(pypiserver.url))
+    assert result.returncode == 1
+    assert "authentication failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert secret not in result.stdout + result.stderr
+    assert ours(pypiserver.stored_files(), project.name) == {}
+
+
+# ---- poetry's configuration and environment --------------------------------------------------------
+
+
+def test_repository_and_credentials_from_poetry_config(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """`poetry config repositories.NAME` and `http-basic.NAME` are used; --dist-dir too."""
+    files = DistFactory(project.root / "out").release(project.name, VERSION)
+    configured = [
+        project.poetry("config", "repositories.team-repo", pypiserver.url),
+        project.poetry("config", "http-basic.team-repo", pypiserver.username, pypiserver.password),
+    ]
+    for result in configured:
+        assert result.returncode == 0, result.stderr
+    assert pypiserver.password in (project.config_dir / "auth.toml").read_text()  # the file, not a keyring
+
+    result = project.poetry("publish", "-r", "team-repo", "--dist-dir", "out", "--skip-existing-strict")
+    assert result.returncode == 0, result.stderr
+    assert "to team-repo" in result.stdout
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert pypiserver.password not in result.stdout + result.stderr
+
+
+def test_repository_and_credentials_from_poetry_environment(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """POETRY_REPOSITORIES_<NAME>_URL and POETRY_HTTP_BASIC_<NAME>_USERNAME/_PASSWORD are used."""
+    files = project.release()
+    env = {
+        "POETRY_REPOSITORIES_TEAM_REPO_URL": pypiserver.url,
+        "POETRY_HTTP_BASIC_TEAM_REPO_USERNAME": pypiserver.username,
+        "POETRY_HTTP_BASIC_TEAM_REPO_PASSWORD": pypiserver.password,
+    }
+    # poetry names an environment-defined repository in lower case with dashes: team-repo.
+    result = project.poetry("publish", "-r", "team-repo", "--skip-existing-strict", env=env)
+    assert result.returncode == 0, result.stderr
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+
+
+def test_pypi_token_from_poetry_environment(
+    project: PoetryProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """POETRY_PYPI_TOKEN_<NAME> is sent as user __token__ (seen on the wire) and never printed."""
+    project.release()
+    token = "pypi-TOKEN-4d1c8e"
+    proxy = fault_proxy(pypiserver.url)
+    env = {**local_repo(proxy.url), "POETRY_PYPI_TOKEN_LOCAL": token}
+    result = project.poetry("publish", "-r", "local", "--skip-existing-strict", env=env)
+    assert result.returncode == 1  # pypiserver knows only alice: it refuses the token, as a wrong one
+    expected = "Basic " + base64.b64encode(f"__token__:{token}".encode()).decode()
+    uploads = [record for record in proxy.records if record.method == "POST"]
+    assert uploads
+    assert {record.headers.get("authorization") for record in uploads} == {expected}
+    assert token not in result.stdout + result.stderr
+
+
+# ---- usage errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--skip-existing", "--skip-existing-strict"], "--skip-existing cannot be combined"),
+        (["--skip-existing", "--check-url", "http://127.0.0.1:9/simple/"], "cannot be combined"),
+        (["-r", "nowhere", "--skip-existing-strict"], "--repository nowhere"),
+    ],
+    ids=["skip-existing-and-strict", "skip-existing-and-check-url", "unknown-repository"],
+)
+def test_usage_errors_exit_2_in_one_line(
+    project: PoetryProject, pypiserver: PypiServer, args: list[str], message: str
+) -> None:
+    """Contradicting options or an undefined repository: exit 2, one line, nothing uploaded."""
+    project.release()
+    result = project.poetry("publish", *args, *login(pypiserver), env=local_repo(pypiserver.url))
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        next(line for line in result.stderr.splitlines() if message in line)
+    ]
+    assert result.stdout.strip() == ""
+    assert ours(pypiserver.stored_files(), project.name) == {}
+
+
+def test_certificates_from_poetry_config_and_cert_option(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """`certificates.NAME.cert` is used and --cert wins over it, as in poetry's own publish.
+
+    A missing certificate file is a usage error (exit 2) naming the setting and the file, so the
+    message shows which setting won, without a TLS server.
+    """
+    project.release()
+    configured = project.root / "missing" / "from-config.pem"
+    given = project.root / "missing" / "from-option.pem"
+    env = {**local_repo(pypiserver.url), "POETRY_CERTIFICATES_LOCAL_CERT": str(configured)}
+    args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
+    from_config = project.poetry(*args, env=env)
+    assert from_config.returncode == 2
+    assert f"certificates.local.cert: {configured}: no such file" in from_config.stderr
+    from_option = project.poetry(*args, "--cert", str(given), env=env)
+    assert from_option.returncode == 2
+    assert f"--cert: {given}: no such file" in from_option.stderr
+    assert str(configured) not in from_option.stderr
+    assert ours(pypiserver.stored_files(), project.name) == {}
