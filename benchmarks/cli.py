@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import environment, profiling, report, startup
+from . import environment, profiling, report, startup, venvs
 from .config import Config
 from .fixtures import MIB
 from .harness import ServerPool
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         kind = float if field.type == "float" else int
         sizes.add_argument(flag, type=kind, default=None, metavar="N", help=f"default {field.default}")
     parts = parser.add_argument_group("parts")
+    parts.add_argument(
+        "--no-setup", action="store_true", help="do not create or refresh .venvs/bench (use what is there)"
+    )
     parts.add_argument("--no-scaling", action="store_true", help="skip the S6 x2 files / x2 projects rows")
     parts.add_argument("--no-load-cost", action="store_true", help="skip the plugin load cost")
     parts.add_argument("--no-startup", action="store_true", help="skip the start-up floors")
@@ -126,6 +129,10 @@ def _measure(
 ) -> dict[str, Any]:
     started = time.time()
     load_start = _loadavg()
+    if not args.no_setup:
+        problem = venvs.ensure_bench_venv()
+        if problem is not None:
+            print(f"warning: .venvs/bench not ready ({problem}); tools missing there are not measured")
     print(f"work folder {root}; config {asdict(config)}", flush=True)
     for tool in tools:
         tool.locate()
@@ -151,7 +158,9 @@ def _measure(
                 "host": t.host,
                 "path": str(t.path) if t.path else None,
                 "unavailable": t.unavailable,
-                "command": display_command(t, scenarios[0].local) if t.path and scenarios else "",
+                "command": display_command(t, scenarios[0].local, root / "display")
+                if t.path and scenarios
+                else "",
             }
             for t in tools
         },

@@ -46,7 +46,7 @@ class DistFile:
 
     @property
     def project(self) -> str:
-        return dists.canonicalize_name(self.name)
+        return str(dists.canonicalize_name(self.name))
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .proxy import CountingProxy, ProxyStats
 from .support import servers
 
+PypiServer = Any  # tests/support/servers.py is loaded by path, so it has no static type here
 USERNAME = servers.TEST_USERNAME
 PASSWORD = servers.TEST_PASSWORD
 RUN_TIMEOUT = 600.0
@@ -45,6 +47,8 @@ class ProcessResult:
     cpu: float
     max_rss_kib: int
     exit_code: int
+    started: float  # time.perf_counter() at start and exit, to line up with the proxy's timestamps
+    ended: float
 
 
 @dataclass
@@ -65,6 +69,16 @@ class RunResult:
     new_files: int = 0
     error: str | None = None
     log: str = ""
+    started: float = 0.0
+    ended: float = 0.0
+    # Where the wall time went, from the proxy's timestamps (single-invocation runs only), seconds:
+    # before the first request (start-up, reading, hashing), index reads (request to answer), upload
+    # bodies on the wire, waiting for the server after a body, after the last answer (to exit).
+    before_first_request: float | None = None
+    index_time: float | None = None
+    upload_send: float | None = None
+    upload_wait: float | None = None
+    after_last_answer: float | None = None
 
 
 _GNU_TIME = Path("/usr/bin/time")
@@ -120,7 +134,7 @@ def run_measured(invocation: Invocation, log_path: Path, timeout: float = RUN_TI
         _kill_group(process.pid)  # leftovers of the tree, if any (daemons a tool forgot)
         log.write(f"\n[exit {code}, {wall:.3f} s]\n".encode())
     max_rss, cpu = _read_stats(stats)
-    return ProcessResult(wall, cpu, max_rss, code)
+    return ProcessResult(wall, cpu, max_rss, code, start, start + wall)
 
 
 def _read_stats(path: Path) -> tuple[int, float]:
@@ -141,6 +155,9 @@ def run_invocations(invocations: Sequence[Invocation], log_path: Path) -> RunRes
     result = RunResult()
     for invocation in invocations:
         measured = run_measured(invocation, log_path)
+        if not result.invocations:
+            result.started = measured.started
+        result.ended = measured.ended
         result.invocations += 1
         result.wall += measured.wall
         result.cpu += measured.cpu
@@ -196,8 +213,9 @@ def link_files(files: Iterable[Path], folder: Path) -> None:
 class ServerRun:
     """A started pypiserver with a counting proxy in front; ``upload_url``/``simple_url`` go through it."""
 
-    server: servers.PypiServer
+    server: PypiServer
     proxy: CountingProxy
+    projects: list[str]
     preloaded: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -212,8 +230,13 @@ class ServerRun:
         return {p.name for p in self.server.packages_dir.iterdir() if p.is_file()}
 
     def fresh_proxy(self) -> None:
-        """A new proxy (new counters, new port) for a second measured run on the same server."""
+        """A new proxy (new counters, new port) for a second measured run on the same server.
+
+        The server is warmed again first: it re-hashes what the first run uploaded on the next page
+        request, a one-off cost an index like PyPI has paid at upload time.
+        """
         self.proxy.close()
+        warm(self.server, self.projects)
         self.proxy = CountingProxy(self.server.port).__enter__()
         self.preloaded = frozenset(self.stored())
 
@@ -233,17 +256,18 @@ class ServerPool:
         workdir = self.root / f"server-{self._count:04d}"
         server = servers.PypiServer(workdir)  # sha256 links, no overwrite, upload auth, default backend
         link_files(preload, server.packages_dir)
-        server.start()
-        proxy: CountingProxy | None = None
+        projects = list(warm_projects)
+        run: ServerRun | None = None
         try:
-            _warm(server, warm_projects)
-            proxy = CountingProxy(server.port).__enter__()
-            run = ServerRun(server, proxy, frozenset(p.name for p in preload))
+            server.start()
+            warm(server, projects)
+            run = ServerRun(
+                server, CountingProxy(server.port).__enter__(), projects, frozenset(p.name for p in preload)
+            )
             yield run
-            run.proxy.close()
         finally:
-            if proxy is not None:
-                proxy.close()
+            if run is not None:
+                run.proxy.close()
             self._pending.append(self._stopper.submit(_stop_and_remove, server, workdir))
 
     def close(self) -> None:
@@ -252,7 +276,7 @@ class ServerPool:
         self._stopper.shutdown(wait=True)
 
 
-def _warm(server: servers.PypiServer, projects: Iterable[str]) -> None:
+def warm(server: PypiServer, projects: Iterable[str]) -> None:
     # pypiserver hashes each file on the first simple-page request and caches the digest (watchdog
     # 2.1.9); warming it outside the proxy keeps that one-off server cost out of every tool's figure.
     with servers.http_client(timeout=120) as client:
@@ -261,7 +285,7 @@ def _warm(server: servers.PypiServer, projects: Iterable[str]) -> None:
             client.get(f"{server.simple_url}{project}/")
 
 
-def _stop_and_remove(server: servers.PypiServer, workdir: Path) -> None:
+def _stop_and_remove(server: PypiServer, workdir: Path) -> None:
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -278,3 +302,19 @@ def fill_result(result: RunResult, stats: ProxyStats, run: ServerRun) -> None:
     stored = run.stored()
     result.stored_after = len(stored)
     result.new_files = len(stored - run.preloaded)
+    if result.invocations == 1 and stats.requests:
+        _timeline(result, stats)
+
+
+def _timeline(result: RunResult, stats: ProxyStats) -> None:
+    requests = stats.requests
+    answered = [r.answered for r in requests if r.answered is not None]
+    result.before_first_request = min(r.started for r in requests) - result.started
+    result.after_last_answer = result.ended - max(answered) if answered else None
+    index = [r for r in requests if r.method in ("GET", "HEAD") and r.answered is not None]
+    result.index_time = sum(r.answered - r.started for r in index if r.answered is not None)
+    posts = [r for r in requests if r.method == "POST" and r.body_done is not None]
+    result.upload_send = sum(r.body_done - r.started for r in posts if r.body_done is not None)
+    result.upload_wait = sum(
+        r.answered - r.body_done for r in posts if r.answered is not None and r.body_done is not None
+    )

@@ -8,14 +8,17 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from .harness import ServerPool, clean_env
 from .scenarios import Scenario
 from .tools import Context, Tool
+from .venvs import BENCH_VENV
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::(?P<line>\d+))?\)$")
-CATEGORIES = (
+Matcher = Callable[[list[str]], bool]
+CATEGORIES: tuple[tuple[str, Matcher], ...] = (
     ("importing modules", lambda frames: any("_find_and_load" in f for f in frames)),
     (
         "hashing before the upload (file_digests)",
@@ -26,6 +29,10 @@ CATEGORIES = (
         lambda frames: any("UploadBody.__iter__" in f for f in frames) and "update" in frames[-1],
     ),
     ("reading archives (metadata)", lambda frames: any("read_distribution" in f for f in frames)),
+    (
+        "TLS set-up (loading the CA bundle)",
+        lambda frames: any("create_default_context" in f or "load_verify_locations" in f for f in frames),
+    ),
     (
         "HTTP send/receive (httpx, httpcore, h11, ssl, socket)",
         lambda frames: any(k in f for f in frames for k in ("httpcore", "/h11/", "socket.py", "ssl.py")),
@@ -39,9 +46,9 @@ def profile_run(
     """One py-spy-recorded safe-publish run of the scenario; a summary of where the CPU went."""
     out = root / "profiles" / f"{scenario.key}-{tool.key}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    pyspy = python.parent / "py-spy"
-    if not pyspy.exists():
-        return {"error": f"py-spy not installed beside {python}"}
+    pyspy = next((p for p in (python.parent / "py-spy", BENCH_VENV / "bin" / "py-spy") if p.exists()), None)
+    if pyspy is None:
+        return {"error": f"py-spy is not installed beside {python} or in .venvs/bench"}
     with pool.run(scenario.preload, scenario.local.project_names) as server:
         ctx = Context(
             server.upload_url, server.simple_url, scenario.local, root / "home" / tool.key, root / "cwd"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
@@ -26,6 +27,10 @@ class Request:
     path: str
     body_bytes: int = 0
     complete: bool = False
+    # time.perf_counter() values: head received, body received, first byte of the answer.
+    started: float = 0.0
+    body_done: float | None = None
+    answered: float | None = None
 
 
 @dataclass
@@ -54,7 +59,17 @@ class _RequestParser:
         self._buffer = bytearray()
         self._remaining = 0
         self._current: Request | None = None
+        self._waiting: list[Request] = []  # sent completely, not answered yet
         self.broken = False
+
+    def answer_seen(self) -> None:
+        """The server sent bytes: the oldest request still waiting is being answered."""
+        now = time.perf_counter()
+        with self._lock:
+            if self._waiting:
+                self._waiting.pop(0).answered = now
+            elif self._current is not None and self._current.answered is None:
+                self._current.answered = now  # answered before its body was complete (e.g. 401)
 
     def feed(self, data: bytes) -> None:
         view = memoryview(data)
@@ -113,7 +128,7 @@ class _RequestParser:
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-        request = Request(parts[0].upper(), parts[1])
+        request = Request(parts[0].upper(), parts[1], started=time.perf_counter())
         with self._lock:
             self._stats.requests.append(request)
         self._current = request
@@ -151,6 +166,10 @@ class _RequestParser:
     def _end(self) -> None:
         if self._current is not None:
             self._current.complete = True
+            self._current.body_done = time.perf_counter()
+            with self._lock:
+                if self._current.answered is None:
+                    self._waiting.append(self._current)
         self._current = None
         self._state = "head"
 
@@ -198,7 +217,8 @@ class CountingProxy:
                 self._sockets.update((client, upstream))
             parser = _RequestParser(self.stats, self._lock)
             pair = _Pair(client, upstream)
-            for target, args in ((self._client_to_server, (pair, parser)), (self._server_to_client, (pair,))):
+            directions = ((self._client_to_server, (pair, parser)), (self._server_to_client, (pair, parser)))
+            for target, args in directions:
                 thread = threading.Thread(target=target, args=args, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -221,7 +241,7 @@ class CountingProxy:
                 pair.close()
                 return
 
-    def _server_to_client(self, pair: _Pair) -> None:
+    def _server_to_client(self, pair: _Pair, parser: _RequestParser) -> None:
         while True:
             try:
                 data = pair.upstream.recv(_BUFFER)
@@ -230,6 +250,8 @@ class CountingProxy:
             if not data:
                 pair.half_close(pair.client)
                 return
+            if data.startswith(b"HTTP/"):  # a status line: the start of an answer (close enough)
+                parser.answer_seen()
             with self._lock:
                 self.stats.bytes_to_client += len(data)
             try:

@@ -59,6 +59,7 @@ class Summary:
     new_files: float
     invocations: int
     note: str
+    timeline: dict[str, float]
 
     @property
     def ok(self) -> bool:
@@ -91,7 +92,22 @@ def summarize(runs: Sequence[dict[str, Any]]) -> Summary:
         new_files=med("new_files"),
         invocations=max((r["invocations"] for r in good), default=0),
         note=(good[0].get("note") or _note(good[0].get("log", ""))) if good else "",
+        timeline={key: _median_of(good, key) for key in TIMELINE},
     )
+
+
+TIMELINE = {
+    "before_first_request": "before the 1st request",
+    "index_time": "index reads",
+    "upload_send": "sending bodies",
+    "upload_wait": "server after body",
+    "after_last_answer": "after last answer",
+}
+
+
+def _median_of(runs: Sequence[dict[str, Any]], key: str) -> float:
+    values = [float(r[key]) for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 def _note(log: str) -> str:
@@ -166,7 +182,7 @@ class Report:
         return summary if summary is not None and summary.ok else None
 
     def label(self, tool: str) -> str:
-        return self.tools.get(tool, {}).get("label", tool)
+        return str(self.tools.get(tool, {}).get("label", tool))
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)
@@ -297,6 +313,23 @@ class Report:
             )
             if notes:
                 self.add("What the tools said (last error line of the first run):", "", *notes, "")
+            self._timeline(by_tool)
+
+    def _timeline(self, by_tool: dict[str, Summary]) -> None:
+        rows = []
+        for tool in self.tools:
+            s = by_tool.get(tool)
+            if s is None or not s.ok or all(math.isnan(v) for v in s.timeline.values()):
+                continue
+            known = sum(v for v in s.timeline.values() if not math.isnan(v))
+            rows.append([self.label(tool), *(fmt_s(v) for v in s.timeline.values()), fmt_s(s.wall - known)])
+        if rows:
+            self.add(
+                "Where the wall time went (medians, seconds, from the relay's timestamps; the rest is "
+                "client time between requests, negative when requests overlap):",
+                "",
+            )
+            self.table(["tool", *TIMELINE.values(), "rest"], rows)
 
     def _ratios(self) -> None:
         self.add("## Ratios (wall time, ours ÷ peer, same run)", "")

@@ -79,12 +79,14 @@ def build_scenarios(config: Config, root: Path, wanted: Sequence[str]) -> list[S
             scenarios.append(Scenario("S4", title, release_set, half, config.repeats))
     if "S5" in wanted:
         _log(f"generating the large wheel: {config.big_mib:g} MiB")
-        big = fixtures.wheel(made / "big", "bench-big", "1.0.0", "py3-none-any", int(config.big_mib * MIB), 7)
+        big = fixtures.wheel(
+            made / "big", "bench-big", "1.0.0", tag="py3-none-any", size=int(config.big_mib * MIB), seed=7
+        )
         big_set = fixtures.project_dirs(projects, "big", [big])
         title = f"one wheel of {config.big_mib:g} MiB: fresh, then again on the same index"
         scenarios.append(Scenario("S5", title, big_set, [], config.big_repeats, ("fresh", "again")))
     if "S6" in wanted:
-        base = _many(made, projects, "S6", config.s6_files, config.s6_projects, config)
+        base = _many(made, projects, "S6", files=config.s6_files, count=config.s6_projects, config=config)
         title = f"preflight: {config.s6_files} small files over {config.s6_projects} projects, all present"
         scenarios.append(Scenario("S6", title, base, [f.path for f in base.files], config.repeats))
         if config.scaling:
@@ -93,9 +95,8 @@ def build_scenarios(config: Config, root: Path, wanted: Sequence[str]) -> list[S
                 ("S6 x2 files", config.s6_files * 2, config.s6_projects),
                 ("S6 x2 projects", config.s6_files, config.s6_projects * 2),
             ):
-                fileset = _many(
-                    made, projects, key.replace(" x", "-x").replace(" ", "-"), files, count, config
-                )
+                folder = key.replace(" ", "-")
+                fileset = _many(made, projects, folder, files=files, count=count, config=config)
                 title = f"scaling: {files} small files over {count} projects, all present"
                 preload = [f.path for f in fileset.files]
                 scenarios.append(Scenario(key, title, fileset, preload, config.repeats, only=only))
@@ -108,7 +109,8 @@ def _conflicting(folder: Path, release: list[DistFile], config: Config) -> DistF
         raise SystemExit(f"--conflict-index must be between 0 and {len(wheels) - 1}")
     original = wheels[config.conflict_index]
     tag = "-".join(original.filename[:-4].split("-")[-3:])
-    return fixtures.wheel(folder, original.name, original.version, tag, int(config.wheel_mib * MIB), 10_000)
+    size = int(config.wheel_mib * MIB)
+    return fixtures.wheel(folder, original.name, original.version, tag=tag, size=size, seed=10_000)
 
 
 def _many(made: Path, projects: Path, key: str, *, files: int, count: int, config: Config) -> FileSet:
@@ -147,13 +149,13 @@ def run_all(scenarios: Sequence[Scenario], tools: Sequence[Tool], root: Path, ru
             ]
             for repeat in range(scenario.repeats):
                 for tool in chosen:
-                    _run_one(scenario, tool, repeat, pool, root, runlog)
+                    _run_one(scenario, tool, repeat, pool=pool, root=root, runlog=runlog)
     finally:
         pool.close()
 
 
 def _run_one(
-    scenario: Scenario, tool: Tool, repeat: int, pool: ServerPool, root: Path, runlog: RunLog
+    scenario: Scenario, tool: Tool, repeat: int, *, pool: ServerPool, root: Path, runlog: RunLog
 ) -> None:
     rows = scenario.rows()
     try:

@@ -7,7 +7,6 @@ machine hits both alike.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -17,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .harness import clean_env
-from .support import REPO_ROOT
-from .tools import BENCH_VENV, VENVS, find_executable
+from .tools import find_executable
+from .venvs import BENCH_VENV, VENVS, ensure_bare_venv
 
 HOSTS = ("hatch", "pdm", "poetry")
 COMMANDS: tuple[tuple[str, ...], ...] = (("--version",), ("publish", "--help"))
@@ -63,35 +62,6 @@ class LoadCostReport:
     results: list[LoadCost] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # host -> why it was not measured
     differences: dict[str, list[str]] = field(default_factory=dict)  # host -> packages that differ
-
-
-def _uv() -> Path | None:
-    for candidate in (BENCH_VENV / "bin" / "uv", VENVS / "boot" / "bin" / "uv"):
-        if candidate.exists():
-            return candidate
-    return find_executable("uv", None)
-
-
-def ensure_bare_venv(host: str) -> tuple[Path | None, str | None]:
-    """The host without the plugin; (None, reason) when it cannot be made."""
-    bare = VENVS / f"bench-{host}-bare"
-    if (bare / "bin" / host).exists():
-        return bare, None
-    requirements = REPO_ROOT / "requirements" / f"host-{host}.txt"
-    python = VENVS / host / "bin" / "python"
-    uv = _uv()
-    if uv is None or not requirements.exists() or not python.exists():
-        return None, f"cannot create {bare.name}: needs uv, {requirements.name} and .venvs/{host}"
-    print(f"creating {bare} from {requirements.name}", flush=True)
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    for command in (
-        [str(uv), "venv", "-q", "--python", str(python.resolve()), str(bare)],
-        [str(uv), "pip", "install", "-q", "--python", str(bare / "bin" / "python"), "-r", str(requirements)],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=900)
-        if done.returncode != 0:
-            return None, f"creating {bare.name} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
-    return bare, None
 
 
 def _installed(venv: Path) -> dict[str, str]:

@@ -18,11 +18,9 @@ from typing import Literal
 
 from .fixtures import DistFile, FileSet
 from .harness import PASSWORD, USERNAME, Invocation, clean_env
-from .support import REPO_ROOT
+from .venvs import BENCH_VENV, VENVS
 
 Family = Literal["ours", "peer", "floor"]
-VENVS = REPO_ROOT / ".venvs"
-BENCH_VENV = VENVS / "bench"
 
 
 @dataclass
@@ -277,7 +275,7 @@ def _probe_poetry(tool: Tool, home: Path) -> str | None:
 def all_tools() -> list[Tool]:
     """Every tool, ours first; ``locate()`` is left to the caller."""
     return [
-        Tool("safe-publish", "safe-publish", "ours", None, "safe-publish", None, _safe_publish),
+        Tool("safe-publish", "safe-publish", "ours", None, "safe-publish", BENCH_VENV, _safe_publish),
         Tool("hatch-safe", "hatch publish -p safe", "ours", "hatch", "hatch", VENVS / "hatch", _hatch_safe,
              _probe_hatch),
         Tool("pdm-safe", "pdm safe-publish", "ours", "pdm", "pdm", VENVS / "pdm", _pdm_safe, _probe_pdm),
@@ -293,23 +291,26 @@ def all_tools() -> list[Tool]:
     ]  # fmt: skip
 
 
-def display_command(tool: Tool, files: FileSet) -> str:
-    """The command line of a tool with placeholders for the run-specific parts (for the results)."""
-    ctx = Context("http://127.0.0.1:PORT/", "http://127.0.0.1:PORT/simple/", files, Path("HOME"), Path())
+def display_command(tool: Tool, files: FileSet, scratch: Path) -> str:
+    """The command line of a tool with placeholders for the run-specific parts (for the results).
+
+    ``scratch`` is a throw-away HOME: building the command writes the tool's config files there.
+    """
+    ctx = Context("http://127.0.0.1:PORT/", "http://127.0.0.1:PORT/simple/", files, scratch, scratch)
     invocations = tool.invocations(ctx)
-    argv = invocations[0].argv
     names = {str(p) for p in files.paths}
     shown: list[str] = []
-    for arg in argv:
+    for arg in invocations[0].argv:
         if arg in names:
             if not shown or shown[-1] != "FILES...":
                 shown.append("FILES...")
             continue
-        shown.append(arg)
+        shown.append(arg.replace(str(scratch), "HOME"))
     if tool.key == "curl":
         first = shown.index("--next") if "--next" in shown else len(shown)
         shown = [*shown[:first], "--next", "... (one segment per file)"]
         shown = [s if "content=@" not in s else "content=@FILE" for s in shown]
+        shown = [s if not s.startswith("sha256_digest=") else "sha256_digest=SHA256" for s in shown]
     if tool.path is not None:
         shown[0] = tool.path.name
     text = " ".join(_quote(s) for s in shown)

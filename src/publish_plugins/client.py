@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import ssl
+from pathlib import Path
 
 from ._httpx import httpx
 from ._version import __version__
@@ -36,6 +37,9 @@ def make_client(repository: Repository, *, connections: int) -> httpx.Client:
 def _tls_context(repository: Repository) -> ssl.SSLContext | bool:
     if not repository.verify:
         return False
+    for path in (repository.ca_cert, repository.client_cert, repository.client_key):
+        if path and not Path(path).is_file():
+            raise UsageError(f"{path}: no such certificate file")
     try:
         if repository.ca_cert:
             context = ssl.create_default_context(cafile=repository.ca_cert)
@@ -45,8 +49,6 @@ def _tls_context(repository: Repository) -> ssl.SSLContext | bool:
             context = ssl.create_default_context(cafile=certifi.where())
         if repository.client_cert:
             context.load_cert_chain(repository.client_cert, repository.client_key)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{exc.filename}: no such certificate file") from None
     except (ssl.SSLError, OSError) as exc:
         which = repository.client_cert or repository.ca_cert
         raise UsageError(f"{which}: not a usable certificate ({exc.strerror or exc})") from None

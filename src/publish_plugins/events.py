@@ -127,7 +127,9 @@ class PlanReady:
         if self.conflicts:
             return f"nothing will be uploaded: {self.conflicts} file(s) conflict with the index"
         if self.dry_run:
-            return f"dry run: would upload {count} file(s)" if count else "dry run: nothing to upload"
+            if not count:
+                return "dry run: nothing to upload"
+            return f"dry run: would upload {count} file(s): {', '.join(self.to_upload)}"
         if not count:
             return "nothing to upload: every file is already on the index"
         return f"uploading {count} file(s)"
@@ -199,9 +201,11 @@ class RaceResolved:
 
 @dataclass(frozen=True, slots=True)
 class UploadFailedEvent:
+    """One upload failed. The run's error repeats the first failure, so this is detail (debug) by default."""
+
     filename: str
     reason: str
-    level: Level = "error"
+    level: Level = "debug"
 
     @property
     def message(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from packaging.utils import (
@@ -45,10 +45,11 @@ class Identity:
     version: str
     kind: Literal["sdist", "wheel"]
     tags: str = ""  # for wheels: "build-tag|sorted tags"; empty for sdists
+    shown_version: str = field(default="", compare=False)  # as the file name writes it, for messages
 
     def __str__(self) -> str:
-        what = "sdist" if self.kind == "sdist" else f"wheel {self.tags}"
-        return f"{self.name} {self.version} ({what})"
+        what = "sdist" if self.kind == "sdist" else f"wheel {self.tags.removeprefix('|')}"
+        return f"{self.name} {self.shown_version or self.version} ({what})"
 
 
 def is_distribution_filename(filename: str) -> bool:
@@ -64,10 +65,12 @@ def identity_of(filename: str) -> Identity:
             name, version, build, tags = parse_wheel_filename(filename)
             build_text = "".join(str(part) for part in build) if build else ""
             tag_text = ".".join(sorted(str(tag) for tag in tags))
-            return Identity(name, canonicalize_version(version), "wheel", f"{build_text}|{tag_text}")
+            return Identity(
+                name, canonicalize_version(version), "wheel", f"{build_text}|{tag_text}", str(version)
+            )
         if filename.endswith(".tar.gz"):
             name, version = parse_sdist_filename(filename)
-            return Identity(name, canonicalize_version(version), "sdist")
+            return Identity(name, canonicalize_version(version), "sdist", shown_version=str(version))
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         raise InvalidFilename(_first_line(str(exc))) from None
     raise InvalidFilename(f"not a wheel or .tar.gz sdist file name: {filename!r}")

@@ -338,7 +338,8 @@ class _Run:
             self._stop.set()
             if not isinstance(exc, ConflictError):
                 item.record.action, item.record.reason = "failed", str(exc)
-                self.emit(UploadFailedEvent(item.dist.filename, str(exc)))
+                reason = str(exc).removeprefix(f"{item.dist.filename}: ")
+                self.emit(UploadFailedEvent(item.dist.filename, reason))
             return exc
         return None
 

@@ -73,5 +73,5 @@ def _foreign(filename: str, project: ProjectRef) -> str | None:
     if identity.name != canonicalize_name(project.name):
         return f"belongs to {identity.name}, not the current project {canonicalize_name(project.name)}"
     if project.version is not None and identity.version != canonicalize_version(project.version):
-        return f"version {identity.version}, not the current version {project.version}"
+        return f"version {identity.shown_version}, not the current version {project.version}"
     return None

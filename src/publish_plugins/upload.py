@@ -155,7 +155,9 @@ def _body_message(response: httpx.Response) -> str:
         heading = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S | re.I)
         if heading and "<html" in body.lower():
             body = heading.group(1)
-    return _squeeze(html.unescape(re.sub(r"<[^>]+>", " ", body)))
+    text = _squeeze(html.unescape(re.sub(r"<[^>]+>", " ", body)))
+    # pypiserver answers a refused login with the body "<pre>None</pre>": nothing to say.
+    return "" if text in ("None", "null") else text
 
 
 def _squeeze(text: str) -> str:

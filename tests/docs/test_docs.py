@@ -55,7 +55,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.support.dists import make_release, make_wheel
 from tests.support.servers import PypiServer
 
@@ -64,8 +63,8 @@ DOCS_DIR = REPO_ROOT / "docs"
 PAGES = [*sorted(DOCS_DIR.rglob("*.md")), REPO_ROOT / "README.md"]
 VENV_BIN = Path(sys.executable).parent
 
-PYPI_TOKEN = "pypi-docs-example-token"  # noqa: S105 (a test fixture's token)
-CI_JOB_TOKEN = "gitlab-docs-job-token"  # noqa: S105
+PYPI_TOKEN = "pypi-docs-example-token"
+CI_JOB_TOKEN = "gitlab-docs-job-token"
 PROJECT, VERSION = "example-pkg", "1.0.0"
 COMMAND_TIMEOUT = 120
 
@@ -161,7 +160,9 @@ def console_commands(block: Block) -> list[Command]:
         elif commands:
             commands[-1].output.append(line.rstrip())
         elif line.strip():
-            pytest.fail(f"{block.where}: console output before the first `$ ` command: {line!r}", pytrace=False)
+            pytest.fail(
+                f"{block.where}: console output before the first `$ ` command: {line!r}", pytrace=False
+            )
         index += 1
     for command in commands:
         while command.output and not command.output[-1]:
@@ -195,29 +196,30 @@ def words_of(command: str) -> list[str]:
 
 
 def kind_of(words: list[str]) -> str:
+    """How the doc tests treat a command: run, host, make, setup, status, empty or unknown."""
     if not words:
         return "empty"
-    program = words[0]
-    if program in ("export", "cd"):
-        return "setup"
-    if program == "echo" and words[1:] == ["$?"]:
-        return "status"
-    if program in RUN_PROGRAMS or (program == "python" and words[1:2] in (["-c"], ["-m"])):
-        if program == "python" and words[1] == "-m" and words[2:3] != ["publish_plugins"]:
-            return "unknown"
-        return "run"
-    if program in HOSTS:
-        return "host"
-    if program == "make":
-        return "make"
-    return "unknown"
+    program, arguments = words[0], words[1:]
+    runnable = (
+        program in RUN_PROGRAMS
+        or (program == "python" and arguments[:1] == ["-c"])
+        or (program == "python" and arguments[:2] == ["-m", "publish_plugins"])
+    )
+    kinds = {
+        "setup": program in ("export", "cd"),
+        "status": program == "echo" and arguments == ["$?"],
+        "run": runnable,
+        "host": program in HOSTS,
+        "make": program == "make",
+    }
+    return next((kind for kind, matches in kinds.items() if matches), "unknown")
 
 
 # ---- the scratch world a page runs in ---------------------------------------------------------------
 
 
 def _add_users(server: PypiServer) -> None:
-    from passlib.apache import HtpasswdFile
+    from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
 
     # pypiserver re-reads its htpasswd file when it changes, so users can be added to a running server.
     htpasswd = HtpasswdFile(str(server.htpasswd))
@@ -242,7 +244,9 @@ class Artifacts:
 
     @functools.cached_property
     def changed_wheel(self) -> Path:
-        return make_wheel(self.root / "changed", PROJECT, VERSION, payload=b"rebuilt without a version bump\n")
+        return make_wheel(
+            self.root / "changed", PROJECT, VERSION, payload=b"rebuilt without a version bump\n"
+        )
 
     @functools.cached_property
     def monorepo_old(self) -> list[Path]:
@@ -317,7 +321,7 @@ class World:
         return text
 
     def env(self, *, token: bool = False) -> dict[str, str]:
-        env = {
+        return {
             "PATH": f"{VENV_BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
             "HOME": str(self.home),
             "LANG": "C.UTF-8",
@@ -328,8 +332,6 @@ class World:
             "CI_JOB_TOKEN": CI_JOB_TOKEN,
             "COLUMNS": "100",
         }
-        return env
-
 
     def host_env(self, host: str, host_bin: Path) -> dict[str, str]:
         """The environment of a host user whose repository ``private`` is the test server, as alice."""
@@ -342,9 +344,13 @@ class World:
         if host == "hatch":
             hatch_config = config / "hatch.toml"
             hatch_config.write_text(f'[publish.index.repos.private]\nurl = "{url}"\n', encoding="utf-8")
-            env |= {"HATCH_CONFIG": str(hatch_config), "HATCH_DATA_DIR": str(config / "hatch-data"),
-                    "HATCH_CACHE_DIR": str(config / "hatch-cache"), "HATCH_INDEX_USER": user,
-                    "HATCH_INDEX_AUTH": password}  # fmt: skip
+            env |= {
+                "HATCH_CONFIG": str(hatch_config),
+                "HATCH_DATA_DIR": str(config / "hatch-data"),
+                "HATCH_CACHE_DIR": str(config / "hatch-cache"),
+                "HATCH_INDEX_USER": user,
+                "HATCH_INDEX_AUTH": password,
+            }
         elif host == "pdm":
             pdm_config = self.home / ".config" / "pdm" / "config.toml"
             pdm_config.parent.mkdir(parents=True, exist_ok=True)
@@ -354,9 +360,14 @@ class World:
             )
             env |= {"PDM_CACHE_DIR": str(config / "pdm-cache"), "PDM_CHECK_UPDATE": "false"}
         elif host == "poetry":
-            env |= {"POETRY_CONFIG_DIR": str(config / "poetry-config"), "POETRY_CACHE_DIR": str(config / "poetry-cache"),
-                    "POETRY_DATA_DIR": str(config / "poetry-data"), "POETRY_REPOSITORIES_PRIVATE_URL": url,
-                    "POETRY_HTTP_BASIC_PRIVATE_USERNAME": user, "POETRY_HTTP_BASIC_PRIVATE_PASSWORD": password}  # fmt: skip
+            env |= {
+                "POETRY_CONFIG_DIR": str(config / "poetry-config"),
+                "POETRY_CACHE_DIR": str(config / "poetry-cache"),
+                "POETRY_DATA_DIR": str(config / "poetry-data"),
+                "POETRY_REPOSITORIES_PRIVATE_URL": url,
+                "POETRY_HTTP_BASIC_PRIVATE_USERNAME": user,
+                "POETRY_HTTP_BASIC_PRIVATE_PASSWORD": password,
+            }
         return env
 
 
@@ -517,11 +528,41 @@ def test_page_commands(
         run_block(world, block, host_venv)
 
 
+_DIRECTIVE_KEYS = frozenset(
+    (
+        "skip",
+        "index",
+        "local",
+        "server",
+        "exit",
+        "token",
+        "file",
+        "report",
+        "ci",
+        "python",
+        "output",
+        "host-run",
+    )
+)
+
+
 def run_block(world: World, block: Block, host_venv: Callable[[str], Path]) -> None:
+    """Set the world up as the block's directives say, then run or check the block."""
     directives = block.directives
+    unknown = set(directives) - _DIRECTIVE_KEYS
+    if unknown:
+        pytest.fail(f"{block.where}: unknown doctest directive(s) {sorted(unknown)}", pytrace=False)
+    if (
+        block.lang in ("yaml", "yml")
+        and "safe-publish" in block.text
+        and not {"ci", "skip"} & set(directives)
+    ):
+        pytest.fail(
+            f"{block.where}: a YAML block with safe-publish needs <!-- doctest: ci -->", pytrace=False
+        )
     if "skip" in directives:
         if not directives["skip"].strip():
-            pytest.fail(f"{block.where}: skip needs a reason: skip=\"...\"", pytrace=False)
+            pytest.fail(f'{block.where}: skip needs a reason: skip="..."', pytrace=False)
         return
     world.use_server(directives.get("server", "sha256"))
     if "index" in directives:
@@ -554,48 +595,43 @@ def run_block(world: World, block: Block, host_venv: Callable[[str], Path]) -> N
         run_commands(world, block, commands, host_venv)
 
 
-def run_commands(world: World, block: Block, commands: list[Command], host_venv: Callable[[str], Path]) -> None:
+def run_commands(
+    world: World, block: Block, commands: list[Command], host_venv: Callable[[str], Path]
+) -> None:
+    """Run or check a block's commands in order, as a reader would type them."""
     exits = [int(code) for code in block.directives["exit"].split(",")] if "exit" in block.directives else []
-    env = world.env(token="token" in block.directives)
-    prelude: list[str] = []
+    prelude: list[str] = []  # the block's `export` and `cd` lines, replayed before every command
     last_status: int | None = None
     run_index = 0
     for position, command in enumerate(commands):
         where = f"{block.page.relative_to(REPO_ROOT)}:{command.line}"
         words = words_of(command.text)
         kind = kind_of(words)
-        if kind == "setup":
+        if kind == "host" and "host-run" not in block.directives:
+            check_host_command(where, words, host_venv(words[0]), world.home)
+            continue
+        if kind in ("run", "host"):
+            if kind == "host":
+                env = world.host_env(words[0], host_venv(words[0]))
+            else:
+                env = world.env(token="token" in block.directives)
+            status, output = run_shell(world, prelude, command.text, env)
+            expected = _expected_status(exits, run_index, commands, position)
+            run_index += 1
+            if status != expected:
+                pytest.fail(
+                    f"{where}: `{command.text}` exited with {status}, the docs expect {expected}:\n{output}",
+                    pytrace=False,
+                )
+            last_status = status
+            if command.output or words[0] != "python":  # a bare `python -c` may print nothing
+                assert_output(world, where, command.text, command.output, output)
+        elif kind == "setup":
             prelude.append(command.text)
         elif kind == "status":
             if last_status is None:
                 pytest.fail(f"{where}: `echo $?` with no command before it", pytrace=False)
             assert command.output == [str(last_status)], f"{where}: the docs show {command.output}"
-        elif kind == "run":
-            status, output = run_shell(world, prelude, command.text, env)
-            expected_status = _expected_status(exits, run_index, commands, position)
-            run_index += 1
-            if status != expected_status:
-                pytest.fail(
-                    f"{where}: `{command.text}` exited with {status}, the docs expect {expected_status}:\n"
-                    f"{output}",
-                    pytrace=False,
-                )
-            last_status = status
-            if command.output or words[0] == "safe-publish":
-                assert_output(world, where, command.text, command.output, output)
-        elif kind == "host" and "host-run" in block.directives:
-            status, output = run_shell(world, prelude, command.text, world.host_env(words[0], host_venv(words[0])))
-            expected_status = _expected_status(exits, run_index, commands, position)
-            run_index += 1
-            if status != expected_status:
-                pytest.fail(
-                    f"{where}: `{command.text}` exited with {status}, the docs expect {expected_status}:\n{output}",
-                    pytrace=False,
-                )
-            last_status = status
-            assert_output(world, where, command.text, command.output, output)
-        elif kind == "host":
-            check_host_command(where, words, host_venv(words[0]), world.home)
         elif kind == "make":
             check_make_targets(where, words)
         elif kind != "empty":
@@ -630,7 +666,7 @@ def check_make_targets(where: str, words: list[str]) -> None:
 
 def run_ci_recipe(world: World, block: Block) -> None:
     """Run the ``safe-publish`` lines of a GitHub Actions or GitLab CI recipe with the step's environment."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # (PyYAML comes with mkdocs)
 
     document = yaml.safe_load(block.text)
     scripts = list(_ci_scripts(document))
@@ -682,11 +718,13 @@ def _compare_json(shown: Any, real: Any, where: str, at: str) -> None:
         assert isinstance(real, str), f"{where}: {at}"
         return
     if isinstance(shown, dict):
-        assert isinstance(real, dict) and list(shown) == list(real), f"{where}: {at} keys {list(real)}"
+        assert isinstance(real, dict), f"{where}: {at} is {real!r}"
+        assert list(shown) == list(real), f"{where}: {at} keys {list(real)}"
         for key in shown:
             _compare_json(shown[key], real[key], where, f"{at}.{key}")
     elif isinstance(shown, list):
-        assert isinstance(real, list) and len(shown) == len(real), f"{where}: {at} has {len(real)} items"
+        assert isinstance(real, list), f"{where}: {at} is {real!r}"
+        assert len(shown) == len(real), f"{where}: {at} has {len(real)} items"
         for number, (a, b) in enumerate(zip(shown, real, strict=True)):
             _compare_json(a, b, where, f"{at}[{number}]")
     elif isinstance(shown, str) and isinstance(real, str):
@@ -754,10 +792,7 @@ def test_report_schema_lists_every_field() -> None:
     top = set(build_report([], repository_url="u", check_url=None, mode="strict", dry_run=False, exit_code=0))
     record_fields = {f"files[].{name}" for name in FileRecord.__dataclass_fields__}
     expected = (
-        top
-        | record_fields
-        | {"tool.name", "tool.version"}
-        | {f"totals.{action}" for action in ACTIONS}
+        top | record_fields | {"tool.name", "tool.version"} | {f"totals.{action}" for action in ACTIONS}
     )
     assert documented == expected
     assert f"`schema_version` is {SCHEMA_VERSION}" in text
@@ -768,22 +803,33 @@ def test_every_option_of_safe_publish_is_documented() -> None:
 
     text = (DOCS_DIR / "standalone.md").read_text(encoding="utf-8")
     parser = build_parser()
-    for action in parser._actions:  # noqa: SLF001 (argparse has no public list of its options)
+    for action in parser._actions:
         for option in action.option_strings:
             assert f"`{option}" in text, f"{option} is not documented in docs/standalone.md"
     documented = set(re.findall(r"`(--?[a-z][a-z-]*)", text))
-    known = {option for action in parser._actions for option in action.option_strings}  # noqa: SLF001
+    known = {option for action in parser._actions for option in action.option_strings}
     assert documented <= known, f"docs/standalone.md names options safe-publish lacks: {documented - known}"
 
 
 # ---- error messages -----------------------------------------------------------------------------------
 
-_ERROR_CALLS = {"UsageError", "IndexQueryError", "UploadFailed", "ConflictError", "DistributionError",
-                "InvalidDistribution", "RetryableIndexError", "FileChangedError", "ArgumentTypeError"}  # fmt: skip
+_ERROR_CALLS = {
+    "UsageError",
+    "IndexQueryError",
+    "UploadFailed",
+    "ConflictError",
+    "DistributionError",
+    "InvalidDistribution",
+    "RetryableIndexError",
+    "FileChangedError",
+    "ArgumentTypeError",
+}
 # Where a user meets the core's messages: the core modules and the standalone command. The host front ends
 # document their own messages on their pages.
-_MESSAGE_SOURCES = [*sorted((REPO_ROOT / "src" / "publish_plugins").glob("*.py")),
-                    REPO_ROOT / "src" / "publish_plugins" / "frontends" / "cli.py"]  # fmt: skip
+_MESSAGE_SOURCES = [
+    *sorted((REPO_ROOT / "src" / "publish_plugins").glob("*.py")),
+    REPO_ROOT / "src" / "publish_plugins" / "frontends" / "cli.py",
+]
 # Words a library puts around our messages (argparse: "argument --jobs: <our text>").
 _LIBRARY_TEXT = ("argument --jobs: ",)
 
@@ -797,7 +843,13 @@ def source_messages() -> list[tuple[str, re.Pattern[str]]]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
             if name not in _ERROR_CALLS:
                 continue
             for argument in node.args:
@@ -854,12 +906,15 @@ def test_every_troubleshooting_message_exists_in_the_code() -> None:
     """Each message quoted in troubleshooting.md is still in the code (pieces between placeholders)."""
     source = "\n".join(path.read_text(encoding="utf-8") for path in (REPO_ROOT / "src").rglob("*.py"))
     source = re.sub(r'"\s*\n\s*f?"', "", source)  # implicitly concatenated string literals, joined
-    for message in documented_messages():
+    for quoted in documented_messages():
+        message = quoted
         for library_text in _LIBRARY_TEXT:
             message = message.replace(library_text, "")
         # Messages are composed (event text + reason), so compare the pieces between placeholders and
         # punctuation: a reworded message fails, a recombined one does not.
-        for piece in re.split(r"<[^>]+>|…|[,;:()]\s*", message):
-            piece = piece.strip()
+        for part in re.split(r"<[^>]+>|…|[,;:()]\s*", message):
+            piece = part.strip()
             if len(piece) >= 6:
-                assert piece in source, f"docs/troubleshooting.md quotes {message!r}; {piece!r} is not in src/"
+                assert piece in source, (
+                    f"docs/troubleshooting.md quotes {message!r}; {piece!r} is not in src/"
+                )

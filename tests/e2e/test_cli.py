@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.support.bad_dists import CASES
 from tests.support.dists import DistFactory
 from tests.support.servers import Index, PypiServer
@@ -27,7 +26,12 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> sub
         "SAFE_PUBLISH_BACKOFF": "0.01",
     }
     return subprocess.run(
-        [str(SAFE_PUBLISH), *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=120,
+        [str(SAFE_PUBLISH), *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -40,20 +44,34 @@ def test_help_lists_options(tmp_path: Path) -> None:
     """--help documents the options and the exit codes."""
     result = run(["--help"], cwd=tmp_path)
     assert result.returncode == 0
-    for option in ("--check-url", "--skip-existing", "--dry-run", "--report", "--jobs", "--repository-url", "-r",
-                   "--ca-cert", "--client-cert", "--timeout", "Exit codes"):
+    for option in (
+        "--check-url",
+        "--skip-existing",
+        "--dry-run",
+        "--report",
+        "--jobs",
+        "--repository-url",
+        "-r",
+        "--ca-cert",
+        "--client-cert",
+        "--timeout",
+        "Exit codes",
+    ):
         assert option in result.stdout
 
 
 def test_python_dash_m_is_the_same_command(tmp_path: Path) -> None:
     """python -m publish_plugins runs the same CLI."""
-    result = subprocess.run([sys.executable, "-m", "publish_plugins", "--version"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "publish_plugins", "--version"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("safe-publish ")
 
 
-def test_publish_rerun_conflict_cycle(any_index: Index, dists: DistFactory, unique_name: str, tmp_path: Path) -> None:
+def test_publish_rerun_conflict_cycle(
+    any_index: Index, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
     """Fresh publish (exit 0), identical re-run (exit 0, skipped), changed file (exit 3, named, nothing sent)."""
     files = [str(p) for p in dists.release(unique_name, "1.0")]
     first = run([*creds(any_index), *files], cwd=tmp_path)
@@ -72,7 +90,9 @@ def test_publish_rerun_conflict_cycle(any_index: Index, dists: DistFactory, uniq
     assert any_index.stored_files() == stored
 
 
-def test_skip_existing_warns(pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path) -> None:
+def test_skip_existing_warns(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
     """--skip-existing exits 0 and the warning names the file and both hashes."""
     run([*creds(pypiserver), str(dists.wheel(unique_name, "1.0"))], cwd=tmp_path)
     changed = DistFactory(tmp_path / "c").wheel(unique_name, "1.0", payload=b"changed")
@@ -82,7 +102,9 @@ def test_skip_existing_warns(pypiserver: PypiServer, dists: DistFactory, unique_
     assert line.count("sha256:") == 2
 
 
-def test_dry_run_and_report(pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path) -> None:
+def test_dry_run_and_report(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
     """--dry-run uploads nothing and says so; --report writes the JSON record."""
     files = [str(p) for p in dists.release(unique_name, "1.0")]
     report = tmp_path / "out" / "report.json"
@@ -102,8 +124,21 @@ def test_wrong_password_exit_1_secret_never_shown(
     """Wrong credentials: exit 1, one error line, the password absent from all output at any verbosity."""
     secret = "pypi-AgEIcHlwaS5vcmcWRONG"
     report = tmp_path / "r.json"
-    result = run(["--repository-url", pypiserver.url, "-u", "alice", "-p", secret, "--report", str(report),
-                  *verbosity, str(dists.wheel(unique_name, "1.0"))], cwd=tmp_path)
+    result = run(
+        [
+            "--repository-url",
+            pypiserver.url,
+            "-u",
+            "alice",
+            "-p",
+            secret,
+            "--report",
+            str(report),
+            *verbosity,
+            str(dists.wheel(unique_name, "1.0")),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert secret not in result.stdout + result.stderr
     assert secret not in report.read_text()
@@ -112,14 +147,20 @@ def test_wrong_password_exit_1_secret_never_shown(
     assert "authentication failed" in errors[0]
 
 
-def test_credentials_from_environment(pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path) -> None:
+def test_credentials_from_environment(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
     """SAFE_PUBLISH_USERNAME / SAFE_PUBLISH_PASSWORD are used when -u/-p are not given."""
     env = {"SAFE_PUBLISH_USERNAME": "alice", "SAFE_PUBLISH_PASSWORD": pypiserver.password}
-    result = run(["--repository-url", pypiserver.url, str(dists.wheel(unique_name, "1.0"))], cwd=tmp_path, env=env)
+    result = run(
+        ["--repository-url", pypiserver.url, str(dists.wheel(unique_name, "1.0"))], cwd=tmp_path, env=env
+    )
     assert result.returncode == 0, result.stderr
 
 
-def test_repository_from_pypirc(pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path) -> None:
+def test_repository_from_pypirc(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
     """-r NAME reads the URL and credentials from ~/.pypirc."""
     (tmp_path / ".pypirc").write_text(
         f"[distutils]\nindex-servers = local\n\n[local]\nrepository = {pypiserver.url}\n"
@@ -140,7 +181,7 @@ def test_default_selection_in_a_project(pypiserver: PypiServer, unique_name: str
     old = dist.wheel(unique_name, "1.0")
     result = run(creds(pypiserver), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"{old.name}: ignored, version 1, not the current version 2.0" in result.stderr
+    assert f"{old.name}: ignored, version 1.0, not the current version 2.0" in result.stderr
     stored = pypiserver.stored_files()
     assert all(p.name in stored for p in mine)
     assert old.name not in stored
@@ -152,7 +193,10 @@ def test_default_selection_in_a_project(pypiserver: PypiServer, unique_name: str
         (["--jobs", "0", "x.whl"], "--jobs"),
         (["--no-such-option"], "unrecognized arguments"),
         (["--repository-url", "https://python.cloudsmith.io/o/r/", "{wheel}"], "--check-url"),
-        (["--client-key", "k.pem", "--repository-url", "http://127.0.0.1:9/", "{wheel}"], "--client-key needs"),
+        (
+            ["--client-key", "k.pem", "--repository-url", "http://127.0.0.1:9/", "{wheel}"],
+            "--client-key needs",
+        ),
         (["--repository-url", "http://127.0.0.1:9/"], "no distributions"),
     ],
     ids=["bad-jobs", "unknown-option", "underivable-check-url", "key-without-cert", "nothing-to-publish"],

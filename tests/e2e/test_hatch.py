@@ -584,6 +584,37 @@ def test_bad_options_are_usage_errors(project: HatchProject, pypiserver: PypiSer
     assert stored(pypiserver, project.name) == {}
 
 
+def test_tls_settings_reach_the_client(project: HatchProject, pypiserver: PypiServer) -> None:
+    """ca-cert from -o, HATCH_INDEX_CA_CERT or the repo config is checked: a missing file is exit 2."""
+    project.release()
+    project.config_file.write_text(
+        f'[publish.index.repos.private]\nurl = "{pypiserver.url}"\nca-cert = "/nonexistent/repo-ca.pem"\n'
+    )
+    from_repo = project.publish(*target("private"))
+    assert from_repo.code == 2, from_repo
+    assert "'ca-cert' in [publish.index.repos.private] in " in from_repo.output
+    assert "/nonexistent/repo-ca.pem: no such file" in from_repo.output
+
+    from_env = project.publish(*target(pypiserver), env={"HATCH_INDEX_CA_CERT": "/nonexistent/env-ca.pem"})
+    assert from_env.code == 2, from_env
+    assert "HATCH_INDEX_CA_CERT: /nonexistent/env-ca.pem: no such file" in from_env.output
+
+    # -o wins over the variable; a client key alone is refused before anything is read.
+    from_option = project.publish(
+        *target(pypiserver),
+        "-o",
+        "ca-cert=/nonexistent/option-ca.pem",
+        env={"HATCH_INDEX_CA_CERT": "/nonexistent/env-ca.pem"},
+    )
+    assert from_option.code == 2, from_option
+    assert "-o ca-cert: /nonexistent/option-ca.pem: no such file" in from_option.output
+    (project.root / "key.pem").write_text("not a key\n")
+    key_only = project.publish(*target(pypiserver), "-o", "client-key=key.pem")
+    assert key_only.code == 2, key_only
+    assert "client-key needs client-cert" in key_only.output
+    assert stored(pypiserver, project.name) == {}
+
+
 def test_empty_dist_is_a_usage_error(project: HatchProject, pypiserver: PypiServer) -> None:
     """Nothing to publish is exit 2 naming the folder, like the other front ends."""
     result = project.publish(*target(pypiserver))

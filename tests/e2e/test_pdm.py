@@ -22,7 +22,7 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
 
 PDM_TIMEOUT = 120
-BUILD_TIMEOUT = 600  # the default build installs pdm-backend from PyPI into an isolated build env
+BUILD_TIMEOUT = 240  # a build installs hatchling from PyPI into an isolated build env; two fit in pytest-timeout
 WRONG_SECRET = "pypi-AgEIcHlwaS5vcmcWRONGWRONG"
 
 
@@ -212,6 +212,7 @@ def test_fresh_publish_then_identical_rerun_sends_no_upload(
     assert posts(proxy) == []
     assert proxy.upload_bytes == 0
     assert [method for method, _ in proxy.requests] == ["GET"]  # one simple-page read, nothing else
+    assert not (project.root / ".venv").exists()  # --no-build: PDM had no reason to create a virtualenv
     for path in files:
         assert f"{path.name}: skipped, identical" in again.stdout
     assert "0 uploaded, 2 skipped" in again.stdout
@@ -405,8 +406,20 @@ def test_default_selection_is_the_projects_name_and_version(
         (["-r", "{url}"], "Username and password are required"),
         (["-r", "{url}", "-u", "alice", "-P", "x", "-d", "nowhere"], "nowhere is not a folder"),
         (["-r", "{url}", "-u", "alice", "-P", "x", "--jobs", "0"], "--jobs: must be at least 1"),
+        (
+            ["-r", "{url}", "-u", "alice", "-P", "x", "--ca-certs", "no-ca.pem"],
+            "no-ca.pem: no such certificate",
+        ),
+        (["-r", "{url}", "--ca-certs", "ca.pem", "--no-verify-ssl"], "not allowed with argument"),
     ],
-    ids=["unknown-repository", "no-credentials", "no-dist-folder", "bad-jobs"],
+    ids=[
+        "unknown-repository",
+        "no-credentials",
+        "no-dist-folder",
+        "bad-jobs",
+        "missing-ca",
+        "ca-and-no-verify",
+    ],
 )
 def test_usage_errors_exit_2_with_one_line(
     project: PdmProject, pypiserver: PypiServer, args: list[str], message: str
@@ -418,3 +431,4 @@ def test_usage_errors_exit_2_with_one_line(
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert stored_of(pypiserver, project.name) == {}
+    assert not (project.root / ".venv").exists()  # no interpreter chosen, no virtualenv made, for nothing

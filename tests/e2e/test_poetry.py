@@ -21,6 +21,28 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import DevpiIndex, PypiServer
 
 VERSION = "1.0.0"
+# [project] for poetry 2; poetry 1.8 (`make test-min`) reads only [tool.poetry], which poetry 2 then ignores.
+PYPROJECT = """\
+[project]
+name = "{name}"
+version = "{version}"
+description = "test"
+requires-python = ">=3.10"
+
+[tool.poetry]
+name = "{name}"
+version = "{version}"
+description = "test"
+authors = ["Test <test@example.com>"]
+packages = [{{ include = "{module}" }}]
+
+[tool.poetry.dependencies]
+python = ">=3.10"
+
+[build-system]
+requires = ["poetry-core>=1.0"]
+build-backend = "poetry.core.masonry.api"
+"""
 TIMEOUT = 300  # poetry starts slowly on a loaded 2-core machine; builds take a few seconds more
 
 
@@ -79,12 +101,7 @@ def project(host_venv: Callable[[str], Path], tmp_path: Path, unique_name: str) 
     module = filename_name(unique_name)
     (root / module).mkdir(parents=True)
     (root / module / "__init__.py").write_text('"""A test package."""\n\nVALUE = 1\n')
-    (root / "pyproject.toml").write_text(
-        f'[project]\nname = "{unique_name}"\nversion = "{VERSION}"\ndescription = "test"\n'
-        'requires-python = ">=3.10"\n\n'
-        f'[tool.poetry]\npackages = [{{ include = "{module}" }}]\n\n'
-        '[build-system]\nrequires = ["poetry-core>=2.0"]\nbuild-backend = "poetry.core.masonry.api"\n'
-    )
+    (root / "pyproject.toml").write_text(PYPROJECT.format(name=unique_name, version=VERSION, module=module))
     home = tmp_path / "home"
     home.mkdir()
     return PoetryProject(host_venv("poetry") / "poetry", root, unique_name, VERSION, home)
@@ -313,6 +330,8 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
     dry = project.poetry(*args, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "would upload 2 file(s)" in dry.stdout
+    for path in files:
+        assert f"{path.name}: would be uploaded" in dry.stdout
     assert ours(pypiserver.stored_files(), project.name) == {}
 
     real = project.poetry(*args, env=env)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import io
 import os
 import re
 import subprocess
@@ -54,6 +55,33 @@ def run_cli(
         timeout=RUN_TIMEOUT,
         check=False,
     )
+
+
+def run_main(
+    args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the same command in this process (``cli.main``), for set-ups and re-runs.
+
+    A subprocess costs one to two seconds of interpreter start-up here; the runs whose output is the
+    point of a test use :func:`run_cli`, the ones that only prepare or confirm the index state use this.
+    """
+    from publish_plugins.frontends import cli
+
+    run_env = cli_env(cwd, env)
+    saved_env = dict(os.environ)
+    saved_cwd = Path.cwd()
+    stderr, stdout = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(run_env)
+        os.chdir(cwd)
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+            code = cli.main(list(args))
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["safe-publish", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def start_cli(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

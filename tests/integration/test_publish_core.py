@@ -7,6 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.support.dists import DistFactory
+from tests.support.proxy import FaultProxy
+from tests.support.servers import Index, PypiServer
 
 from publish_plugins import (
     ConflictError,
@@ -26,9 +29,6 @@ from publish_plugins.events import (
     Notice,
     UploadProgress,
 )
-from tests.support.dists import DistFactory
-from tests.support.proxy import FaultProxy
-from tests.support.servers import Index, PypiServer
 
 
 def _repo(index: Index, **changes: object) -> Repository:

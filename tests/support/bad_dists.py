@@ -68,7 +68,7 @@ def _truncated_wheel(d: Path) -> list[Path]:
 def _symlink(target: str) -> Callable[[Path], list[Path]]:
     def build(d: Path) -> list[Path]:
         link = d / WHEEL
-        os.symlink(target, link)
+        link.symlink_to(target)
         return [link]
 
     return build

@@ -54,13 +54,10 @@ def free_port() -> int:
 
 
 def find_executable(name: str) -> str:
-    """Find a server executable: beside the running interpreter first, then ``.venvs/servers``, then PATH."""
+    """Find a server executable: beside the running interpreter (its venv) first, then on PATH."""
     here = Path(sys.executable).parent / name
     if here.exists():
         return str(here)
-    servers_venv = Path(__file__).resolve().parents[2] / ".venvs" / "servers" / "bin" / name
-    if servers_venv.exists():
-        return str(servers_venv)
     found = shutil.which(name)
     if found is None:
         raise RuntimeError(f"{name} not found; run `make venv` (it installs requirements/test.txt)")
@@ -122,7 +119,7 @@ class _ServerProcess:
         """Start the server and wait until it answers; retry on another port if the first was taken."""
         if self._process is not None:
             return
-        for attempt in range(3):
+        for _attempt in range(3):
             self.port = free_port()
             self._log = self.log_path.open("ab")
             self._process = subprocess.Popen(
@@ -134,7 +131,8 @@ class _ServerProcess:
                 preexec_fn=_PREEXEC,  # noqa: PLW1509 (one prctl call, no imports or locks)
             )
             _running.add(self)
-            if self._wait_ready():
+            outcome = self._wait_ready()
+            if outcome == "ready":
                 try:
                     self._after_start()
                 except BaseException:
@@ -142,32 +140,27 @@ class _ServerProcess:
                     raise
                 return
             self.stop()
-            if attempt == 2:
+            if outcome == "timeout":
                 break
-        raise ServerStartError(
-            f"{self.name} did not come up within {START_TIMEOUT:.0f} s; "
-            f"log {self.log_path}:\n{self.log_tail()}"
-        )
+            # "exited": most likely another process took the free port first; try a new one.
+        problem = "exited at start" if outcome == "exited" else f"did not answer within {START_TIMEOUT:.0f} s"
+        raise ServerStartError(f"{self.name} {problem}; log {self.log_path}:\n{self.log_tail()}")
 
-    def _wait_ready(self) -> bool:
+    def _wait_ready(self) -> Literal["ready", "exited", "timeout"]:
         assert self._process is not None
         deadline = time.monotonic() + START_TIMEOUT
         url = urljoin(self.base_url, self.ready_path.lstrip("/"))
         with http_client(timeout=2.0) as client:
-            return self._poll(client, url, deadline)
-
-    def _poll(self, client: httpx.Client, url: str, deadline: float) -> bool:
-        assert self._process is not None
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                return False  # exited early, e.g. the port was taken in the meantime
-            try:
-                if client.get(url).status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        return False
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    return "exited"
+                try:
+                    if client.get(url).status_code == 200:
+                        return "ready"
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        return "timeout"
 
     def log_tail(self, lines: int = 40) -> str:
         """Return the last lines of the server log."""

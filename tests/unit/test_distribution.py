@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.support.bad_dists import CASES, ROOT_IGNORES_PERMISSIONS, BadCase
+from tests.support.dists import make_sdist, make_wheel
 
 from publish_plugins.distribution import DistributionError, read_distribution, upload_form_fields
 from publish_plugins.errors import InvalidDistributions
 from publish_plugins.publish import publish
 from publish_plugins.settings import Repository
-from tests.support.bad_dists import CASES, ROOT_IGNORES_PERMISSIONS, BadCase
-from tests.support.dists import make_sdist, make_wheel
 
 
 def test_valid_wheel_is_described(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from hatch.publish.plugin.interface import PublisherInterface
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from publish_plugins import ProjectRef, PublishOptions, Repository
+    from publish_plugins import ProjectRef, PublishOptions
     from publish_plugins.events import Event
 
 __all__ = ["KNOWN_KEYS", "SafePublisher"]
@@ -84,6 +84,7 @@ class Settings:
     client_cert: str | None = None
     client_key: str | None = None
     auth_in_pyproject: bool = False
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)  # key → where it was set
 
 
 def collect_settings(
@@ -140,6 +141,7 @@ def collect_settings(
         client_cert=path("client-cert"),
         client_key=path("client-key"),
         auth_in_pyproject="auth" in project_config,
+        sources={key: found.label for key, found in merged.items()},
     )
 
 
@@ -256,20 +258,30 @@ class SafePublisher(PublisherInterface):
                 "repository can read it; prefer HATCH_INDEX_AUTH, keyring or hatch's config"
             )
         target = self._target(settings)
-        credentials = _credentials(self.app, self._index_cache, settings, target, no_prompt=no_prompt)
-        username = _username(self.app, credentials)
-        password = _password(self.app, credentials, no_prompt=no_prompt)
         try:
-            repository = _repository(settings, target, username, password)
+            connection = _connection(settings, target)
         except SettingError as exc:
             self.app.abort(str(exc), code=2)
             return
-
-        from publish_plugins import publish
-
-        renderer = _Renderer(self.app, root)
         paths = [_artifact_path(artifact, root) for artifact in artifacts]
         project, dist_dir = (None, root / "dist") if paths else self._default_selection(root)
+        credentials = _credentials(self.app, self._index_cache, settings, target, no_prompt=no_prompt)
+        username = _username(self.app, credentials)
+        password = _password(self.app, credentials, no_prompt=no_prompt)
+
+        from publish_plugins import Repository, publish
+
+        repository = Repository(
+            upload_url=connection.upload_url,
+            check_url=connection.check_url,
+            username=username,
+            password=password,
+            ca_cert=connection.ca_cert,
+            client_cert=connection.client_cert,
+            client_key=connection.client_key,
+        )
+
+        renderer = _Renderer(self.app)
         try:
             result = publish(
                 paths,
@@ -328,10 +340,11 @@ class SafePublisher(PublisherInterface):
             return result
         # get_repos() pops keys from the config it is given: hand it a copy, never hatch's own dict.
         index_project_config = copy.deepcopy(self.app.project.config.publish.get("index", {}))
-        index = IndexPublisher(
+        index = IndexPublisher(  # type: ignore[no-untyped-call]
             self.app, self.root, self._index_cache, index_project_config, index_user_config
         )
-        return index.get_repos()
+        defined: dict[str, dict[str, Any]] = index.get_repos()  # type: ignore[no-untyped-call]
+        return defined
 
     def _default_selection(self, root: Path) -> tuple[ProjectRef | None, Path]:
         """No artifacts given: the build folder, filtered to this project's name and version."""
@@ -466,33 +479,47 @@ class _FallbackCredentials:
         """Nothing is remembered without hatch's credential store."""
 
 
-def _repository(settings: Settings, target: _Target, username: str, password: str) -> Repository:
-    from publish_plugins import Repository
+@dataclass(frozen=True)
+class _Connection:
+    upload_url: str
+    check_url: str | None
+    ca_cert: str | None
+    client_cert: str | None
+    client_key: str | None
 
-    def repo_value(key: str) -> str | None:
+
+def _connection(settings: Settings, target: _Target) -> _Connection:
+    """URL, check URL and TLS files for the core's Repository; checked before any prompt for a password."""
+
+    def pick(key: str) -> tuple[str | None, str]:
+        if getattr(settings, key.replace("-", "_"), None):
+            return getattr(settings, key.replace("-", "_")), settings.sources[key]
         value = target.config.get(key)
+        where = f"{key!r} in {target.where}"
         if value is None or value == "":
-            return None
+            return None, where
         if not isinstance(value, str):
-            raise SettingError(f"{key!r} in {target.where}: must be a string")
-        return value
+            raise SettingError(f"{where}: must be a string")
+        return value, where
 
-    url = repo_value("url")
+    url, _ = pick("url")
     if url is None:
         raise SettingError(f"{target.where}: no `url`")
-    client_cert = settings.client_cert or repo_value("client-cert")
-    client_key = settings.client_key or repo_value("client-key")
-    if client_key and not client_cert:
+    files: dict[str, str | None] = {}
+    for key in ("ca-cert", "client-cert", "client-key"):
+        value, where = pick(key)
+        if value is not None and not Path(value).expanduser().is_file():
+            raise SettingError(f"{where}: {value}: no such file")
+        files[key] = str(Path(value).expanduser()) if value is not None else None
+    if files["client-key"] and not files["client-cert"]:
         raise SettingError("client-key needs client-cert (the client certificate it belongs to)")
-    return Repository(
+    return _Connection(
         upload_url=url,
         # `check-url` in a repo table is ours: hatch ignores keys it does not know there.
-        check_url=settings.check_url or repo_value("check-url"),
-        username=username,
-        password=password,
-        ca_cert=settings.ca_cert or repo_value("ca-cert"),
-        client_cert=client_cert,
-        client_key=client_key,
+        check_url=pick("check-url")[0],
+        ca_cert=files["ca-cert"],
+        client_cert=files["client-cert"],
+        client_key=files["client-key"],
     )
 
 
@@ -545,9 +572,8 @@ class _Renderer:
     Events arrive from the core's upload threads too (``jobs`` > 1), so rendering is serialised.
     """
 
-    def __init__(self, app: Any, root: Path) -> None:
+    def __init__(self, app: Any) -> None:
         self._app = app
-        self._root = root
         self._lock = threading.Lock()
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}

@@ -42,9 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["SafePublishCommand"]
 
 EXIT_INTERRUPTED = 130
-# PDM's request_timeout (15 s) is meant for index pages; an index may take longer than that to answer
-# after receiving a large upload, so the core's own default is the floor.
-MIN_TIMEOUT = 60.0
 
 
 class SafePublishCommand(BaseCommand):
@@ -241,9 +238,13 @@ def _resolve_target(project: Project, options: argparse.Namespace) -> _Target:
     PyPI trusted publishing, prompt). For that call only, ``Repository`` is a subclass recording the
     config and the credentials. PDM's upload session it builds is never used for publishing.
     """
+    import ssl
+
     import pdm.cli.commands.publish as publish_command
     import pdm.cli.commands.publish.repository as repository_module
     from pdm.exceptions import PdmUsageError
+
+    from publish_plugins.errors import PublishError, UsageError
 
     original = repository_module.Repository
     dry_run = bool(options.dry_run)
@@ -285,17 +286,44 @@ def _resolve_target(project: Project, options: argparse.Namespace) -> _Target:
     try:
         with _bare_environment(project):
             publish_command.Command.get_repository(project, options)
+    except (OSError, ssl.SSLError) as exc:
+        # PDM's session loads the CA bundle and client certificate at once; a wrong path is a usage error.
+        config = found.get("config")
+        files = [getattr(config, key, None) for key in ("ca_certs", "client_cert", "client_key")]
+        named = ", ".join(str(path) for path in files if path)
+        if not named:
+            raise
+        if isinstance(exc, FileNotFoundError):
+            raise UsageError(f"{named}: no such certificate file") from None
+        raise UsageError(f"{named}: not a usable certificate ({exc.strerror or exc})") from None
     finally:
         for module, name in patched:
             setattr(module, name, original)
-    username, password = found["credentials"]
-    if dry_run and password is None:
+    if "config" not in found:  # a PDM whose publish command no longer builds its Repository this way
+        raise PublishError(
+            f"pdm safe-publish does not support this PDM's publish command (PDM {_pdm_version()}); "
+            "please report it to publish-plugins"
+        )
+    config = found["config"]
+    username, password = found.get("credentials", (config.username, config.password))
+    if dry_run and not password:
+        # Anonymous: a user name without a password would make every read fail where anonymous ones work.
         project.core.ui.echo(
             "dry run: no stored credentials, reading the index anonymously",
             err=True,
             verbosity=_verbosity("DETAIL"),
         )
-    return _Target(found["config"], username or None, password or None, found["repository"])
+        return _Target(config, None, None, found.get("repository"))
+    return _Target(config, username or None, password or None, found.get("repository"))
+
+
+def _pdm_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pdm")
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
 
 
 @contextlib.contextmanager
@@ -344,10 +372,12 @@ def _core_repository(project: Project, target: _Target, *, check_url: str | None
     ca_cert = config.ca_certs or os.getenv("REQUESTS_CA_BUNDLE") or os.getenv("CURL_CA_BUNDLE") or None
     client_cert = getattr(config, "client_cert", None) or None
     client_key = getattr(config, "client_key", None) or None
+    # PDM's request_timeout (default 15 s) is sized for index pages; an index may take longer to answer
+    # after receiving a large upload, so the core's default (60 s) is the floor and only a longer one counts.
     try:
-        timeout = max(float(project.config["request_timeout"]), DEFAULT_TIMEOUT, MIN_TIMEOUT)
+        timeout = max(float(project.config["request_timeout"]), DEFAULT_TIMEOUT)
     except (KeyError, TypeError, ValueError):
-        timeout = max(DEFAULT_TIMEOUT, MIN_TIMEOUT)
+        timeout = DEFAULT_TIMEOUT
     return Repository(
         upload_url=_without_userinfo(str(config.url)),
         check_url=check_url,
@@ -489,18 +519,25 @@ class _Renderer:
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
+            from rich.table import Column
 
             # PDM's upload columns (pdm/cli/commands/publish/repository.py), plus the file name: with
-            # --jobs several bars are on screen at once.
+            # --jobs several bars are on screen at once. No column wraps: on a narrow terminal the file
+            # name is shortened instead, so that each bar stays one line.
+            def one_line() -> Column:
+                return Column(no_wrap=True, overflow="ellipsis")
+
             self._progress = self.ui.make_progress(
-                TextColumn("{task.description}"),
-                " [progress.percentage]{task.percentage:>3.0f}%",
-                BarColumn(),
-                DownloadColumn(),
-                "•",
-                TimeRemainingColumn(compact=True, elapsed_when_finished=True),
-                "•",
-                TransferSpeedColumn(),
+                TextColumn(
+                    "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)
+                ),
+                TextColumn(" [progress.percentage]{task.percentage:>3.0f}%", table_column=one_line()),
+                BarColumn(bar_width=24),
+                DownloadColumn(table_column=one_line()),
+                TextColumn("•", table_column=one_line()),
+                TimeRemainingColumn(compact=True, elapsed_when_finished=True, table_column=one_line()),
+                TextColumn("•", table_column=one_line()),
+                TransferSpeedColumn(table_column=one_line()),
             )
             self._progress.start()
         return self._progress

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
     from cleo.io.io import IO
     from cleo.ui.progress_bar import ProgressBar
+    from poetry.config.config import Config
 
     from publish_plugins.events import Event
     from publish_plugins.settings import Repository
@@ -179,7 +180,7 @@ class SafePublishCommand(PublishCommand):
         if not name:
             name, url = "pypi", PYPI_UPLOAD_URL
         else:
-            url = config.get(["repositories", name, "url"])
+            url = _config_value(config, "repositories", name, "url")
             if not url:
                 raise CommandProblem(
                     f"--repository {name}: no such repository; define it with "
@@ -226,6 +227,14 @@ class SafePublishCommand(PublishCommand):
         return display, repository
 
 
+def _config_value(config: Config, *keys: str) -> Any:
+    """``config.get`` by key parts: a list in poetry 2 (names may contain dots), a dotted string in 1.x."""
+    try:
+        return config.get(list(keys))
+    except AttributeError:  # poetry 1.x calls setting_name.split(".")
+        return config.get(".".join(keys))
+
+
 def _existing_file(path: str | Path | None, source: str) -> str | None:
     """A certificate file from an option or poetry's config; name where it came from if it is missing."""
     if not path:
@@ -268,12 +277,13 @@ class EventRenderer:
     """
 
     def __init__(self, io: IO) -> None:
-        from publish_plugins.events import FileUploaded, UploadProgress, UploadStarted
+        from publish_plugins.events import FileUploaded, PlanReady, UploadProgress, UploadStarted
 
         self._io = io
         self._started = UploadStarted
         self._progress = UploadProgress
         self._uploaded = FileUploaded
+        self._plan = PlanReady
         self._bar: ProgressBar | None = None
         self._bar_file = ""
         self._lock = threading.Lock()
@@ -294,6 +304,10 @@ class EventRenderer:
                 return
             self._close_bar("<error>FAILED</>" if event.level == "error" else None)
             self._line(event.message, event.level)
+            if isinstance(event, self._plan) and event.dry_run and not event.conflicts:
+                # A dry run names what a real run would send, one line per file (as the hatch front end).
+                for filename in event.to_upload:
+                    self._line(f"{filename}: would be uploaded", "info")
 
     def close(self) -> None:
         with self._lock:
