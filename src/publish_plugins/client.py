@@ -44,9 +44,11 @@ def _tls_context(repository: Repository) -> ssl.SSLContext | bool:
         if repository.ca_cert:
             context = ssl.create_default_context(cafile=repository.ca_cert)
         else:
+            # The system's trust store (where company CAs live, as pip and PDM use it) plus certifi's bundle.
             import certifi
 
-            context = ssl.create_default_context(cafile=certifi.where())
+            context = ssl.create_default_context()
+            context.load_verify_locations(cafile=certifi.where())
         if repository.client_cert:
             context.load_cert_chain(repository.client_cert, repository.client_key)
     except (ssl.SSLError, OSError) as exc:

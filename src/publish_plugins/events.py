@@ -225,6 +225,11 @@ class Finished:
     exit_code: int
     level: Level = "info"
 
+    def __post_init__(self) -> None:
+        # A usage error or bad input stops the run before anything is sent: its error line says it all.
+        if self.exit_code == 2 and self.level == "info":
+            object.__setattr__(self, "level", "debug")
+
     @property
     def message(self) -> str:
         parts = [
@@ -234,7 +239,7 @@ class Finished:
         if self.conflicts:
             parts.append(f"{self.conflicts} conflicting")
         if self.failed:
-            parts.append(f"{self.failed} {'not uploaded' if self.exit_code in (2, 3) else 'failed'}")
+            parts.append(f"{self.failed} not uploaded")
         if self.ignored:
             parts.append(f"{self.ignored} ignored")
         prefix = "dry run: " if self.dry_run else ""

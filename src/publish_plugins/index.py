@@ -98,14 +98,24 @@ def parse_simple_html(text: str, page_url: str, project: str = "") -> ProjectFil
         collector.close()
     except (AssertionError, ValueError) as exc:  # html.parser raises these on some malformed input
         raise IndexQueryError(f"malformed simple page at {redact(page_url)}: {exc}") from None
-    base = urljoin(page_url, collector.base) if collector.base else page_url
+    try:
+        base = urljoin(page_url, collector.base) if collector.base else page_url
+    except ValueError as exc:
+        raise IndexQueryError(
+            f"malformed <base> on the simple page at {redact(page_url)}: {_short(exc)}"
+        ) from None
     files = []
     for attrs in collector.links:
         href = attrs.get("href")
         if not href:
             continue
-        url = urljoin(base, href)
-        parts = urlsplit(url)
+        try:
+            url = urljoin(base, href)
+            parts = urlsplit(url)
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL": a link we cannot read could be our file
+            raise IndexQueryError(
+                f"malformed link on the simple page at {redact(page_url)}: {_short(exc)}"
+            ) from None
         filename = unquote(parts.path.rsplit("/", 1)[-1])
         if not filename:
             continue
@@ -144,7 +154,13 @@ def parse_simple_json(data: bytes | str, page_url: str, project: str = "") -> Pr
             raise IndexQueryError(f"malformed JSON simple page at {redact(page_url)}: bad file entry")
         clean = {str(k).lower(): v.lower() for k, v in hashes.items() if isinstance(v, str)}
         yanked = entry.get("yanked", False)
-        files.append(RemoteFile(filename, urljoin(page_url, url), clean, bool(yanked)))
+        try:
+            absolute = urljoin(page_url, url)
+        except ValueError as exc:
+            raise IndexQueryError(
+                f"malformed JSON simple page at {redact(page_url)}: {_short(exc)}"
+            ) from None
+        files.append(RemoteFile(filename, absolute, clean, bool(yanked)))
     return ProjectFiles(project, page_url, tuple(files))
 
 

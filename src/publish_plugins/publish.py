@@ -235,10 +235,15 @@ class _Run:
                 )
             )
         if self.check_url and not same_origin(self.check_url, self.repository.upload_url):
+            own = (
+                "with the credentials in its URL"
+                if httpx.URL(self.check_url).userinfo
+                else "without credentials"
+            )
             self.emit(
                 Notice(
                     f"the check URL {redact(self.check_url)} is on another origin than the upload URL: "
-                    "it is read without credentials",
+                    f"it is read {own}",
                     "debug",
                 )
             )
@@ -395,9 +400,12 @@ class _Run:
         if self._landed(item, after=problem):
             return
         if status in (401, 403):
+            if self._auth is None:
+                advice = "the index needs credentials and none were given"
+            else:
+                advice = "check the username and password or token"
             raise UploadFailed(
-                f"{item.dist.filename}: authentication failed ({problem}); "
-                "check the username and password or token",
+                f"{item.dist.filename}: authentication failed ({problem}); {advice}",
                 status=status,
             )
         if status == 405:
@@ -419,9 +427,14 @@ class _Run:
         decision = self._decide(item.dist, page)
         if isinstance(decision, Skip) and decision.kind == "identical":
             item.record.action = "skipped-identical"
-            item.record.reason = f"already on the index after the upload attempt ({after})"
+            # Another run uploaded it meanwhile, or the server stored it and its answer was lost.
+            item.record.reason = f"identical file on the index after the upload attempt answered: {after}"
             item.record.index_hash = f"{decision.remote.algorithm}:{decision.remote.digest}"
-            self.emit(RaceResolved(item.dist.filename, f"the index holds the identical file now; {after}"))
+            self.emit(
+                RaceResolved(
+                    item.dist.filename, "skipped, the index holds the identical file now (uploaded meanwhile)"
+                )
+            )
             return True
         if isinstance(decision, Upload):
             return False
@@ -496,7 +509,8 @@ class _Run:
 
     @property
     def _auth(self) -> httpx.Auth | None:
-        if self.repository.username is None and self.repository.password is None:
+        # A user name without a password is no credential: send nothing rather than "user:" with an empty one.
+        if self.repository.password is None:
             return None
         return httpx.BasicAuth(self.repository.username or "", self.repository.password or "")
 

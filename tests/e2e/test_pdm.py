@@ -22,7 +22,7 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
 
 PDM_TIMEOUT = 120
-BUILD_TIMEOUT = 240  # a build installs hatchling from PyPI into an isolated build env; two fit in pytest-timeout
+BUILD_TIMEOUT = 240  # one build installs hatchling from PyPI into an isolated env; two fit in 300 s
 WRONG_SECRET = "pypi-AgEIcHlwaS5vcmcWRONGWRONG"
 
 

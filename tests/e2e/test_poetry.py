@@ -329,9 +329,8 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
     args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
     dry = project.poetry(*args, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "would upload 2 file(s)" in dry.stdout
-    for path in files:
-        assert f"{path.name}: would be uploaded" in dry.stdout
+    plan = next(line for line in dry.stdout.splitlines() if "would upload 2 file(s)" in line)
+    assert all(path.name in plan for path in files)
     assert ours(pypiserver.stored_files(), project.name) == {}
 
     real = project.poetry(*args, env=env)

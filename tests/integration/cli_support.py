@@ -152,7 +152,9 @@ def stored(index: Index, project: str) -> dict[str, bytes]:
 def listed(index: Index, project: str) -> list[str]:
     """Every filename the index's simple page lists for the project, duplicates kept (a 404 is [])."""
     with httpx.Client(timeout=30, trust_env=False) as client:
-        response = client.get(f"{index.simple_url}{project}/", headers={"Accept": f"{PEP691_JSON}, text/html"})
+        response = client.get(
+            f"{index.simple_url}{project}/", headers={"Accept": f"{PEP691_JSON}, text/html"}
+        )
     if response.status_code == 404:
         return []
     response.raise_for_status()
@@ -174,7 +176,9 @@ def posts(proxy: FaultProxy) -> int:
 
 def authorization_headers(proxy: FaultProxy) -> list[str]:
     with proxy._lock:  # the proxy's own lock: records are appended by connection threads
-        return [record.headers["authorization"] for record in proxy.records if "authorization" in record.headers]
+        return [
+            record.headers["authorization"] for record in proxy.records if "authorization" in record.headers
+        ]
 
 
 # ---- another origin: a tiny recording HTTP listener --------------------------------------------------
@@ -214,7 +218,9 @@ class RecordingServer:
             protocol_version = "HTTP/1.1"
 
             def _answer(self) -> None:
-                owner.seen.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+                owner.seen.append(
+                    Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 length = int(self.headers.get("Content-Length") or 0)
                 while length > 0:
                     data = self.rfile.read(min(length, 1 << 16))
@@ -228,9 +234,9 @@ class RecordingServer:
                 if self.command != "HEAD":
                     self.wfile.write(owner.body)
 
-            do_GET = do_POST = do_HEAD = do_PUT = _answer  # noqa: N815
+            do_GET = do_POST = do_HEAD = do_PUT = _answer
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: the test reads ``seen``
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -181,6 +181,7 @@ def _context(proxy: FaultProxy, project: str, wheel: Path, other: RecordingServe
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.id for fault in FAULTS])
 def test_fault_fails_in_one_line_and_rerun_completes(
     fault: Fault,
+    *,
     pypiserver: PypiServer,
     dists: DistFactory,
     unique_name: str,
@@ -311,7 +312,9 @@ BROKEN_PAGES = [
     BrokenPage("unparsable-link-html", "pypiserver", _bad_link_html, ("malformed", "{page}")),
     BrokenPage("truncated-json", "devpi_index", _truncated, ("malformed JSON simple page at {page}",)),
     BrokenPage("files-not-a-list-json", "devpi_index", _files_not_a_list, ("no 'files' list", "{page}")),
-    BrokenPage("hashes-not-an-object-json", "devpi_index", _hashes_not_an_object, ("bad file entry", "{page}")),
+    BrokenPage(
+        "hashes-not-an-object-json", "devpi_index", _hashes_not_an_object, ("bad file entry", "{page}")
+    ),
     BrokenPage("unparsable-url-json", "devpi_index", _bad_file_url_json, ("malformed", "{page}")),
 ]
 
@@ -319,6 +322,7 @@ BROKEN_PAGES = [
 @pytest.mark.parametrize("broken", BROKEN_PAGES, ids=[b.id for b in BROKEN_PAGES])
 def test_broken_simple_page_stops_before_uploading(
     broken: BrokenPage,
+    *,
     request: pytest.FixtureRequest,
     dists: DistFactory,
     unique_name: str,
@@ -394,4 +398,3 @@ def test_lost_upload_answer_counts_as_done(
     assert "0 uploaded, 2 skipped" in again.stderr
     assert posts(proxy) == 0
     assert sorted(listed(any_index, unique_name)) == sorted(path.name for path in files)
-

@@ -7,6 +7,7 @@ rejection → re-check path is really taken, not just possible.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -20,11 +21,13 @@ from tests.integration.cli_support import (
     error_line,
     finish,
     posts,
+    run_cli,
     run_main,
     start_cli,
     stored,
 )
 from tests.support.dists import DistFactory, file_sha256, make_large_wheel
+from tests.support.proxy import FaultProxy
 from tests.support.servers import Index, PypiServer
 
 LARGE = 64 * 1024 * 1024  # far more than socket buffers hold: the upload is mid-file while the gate is shut
@@ -52,6 +55,7 @@ def gated() -> Iterator[Callable[..., GatedProxy]]:
 @pytest.mark.parametrize("count", [2, 4])
 def test_concurrent_publishers_of_one_release_all_succeed(
     count: int,
+    *,
     any_index: Index,
     dists: DistFactory,
     unique_name: str,
@@ -67,7 +71,8 @@ def test_concurrent_publishers_of_one_release_all_succeed(
     reports = [tmp_path / f"report-{i}.json" for i in range(count)]
     processes = [
         start_cli(
-            [*creds(any_index, url), "--retries", "3", "--report", str(report), *map(str, files)], cwd=tmp_path
+            [*creds(any_index, url), "--retries", "3", "--report", str(report), *map(str, files)],
+            cwd=tmp_path,
         )
         for report in reports
     ]
@@ -100,7 +105,13 @@ def test_two_publishers_of_different_content_one_wins(
     report_b = tmp_path / "report-b.json"
     run_a = start_cli([*creds(any_index, proxy_a.url_for(any_index.url)), str(wheel_a)], cwd=tmp_path)
     run_b = start_cli(
-        [*creds(any_index, proxy_b.url_for(any_index.url)), "--report", str(report_b), str(wheel_b), str(sdist_b)],
+        [
+            *creds(any_index, proxy_b.url_for(any_index.url)),
+            "--report",
+            str(report_b),
+            str(wheel_b),
+            str(sdist_b),
+        ],
         cwd=tmp_path,
     )
     try:
@@ -197,3 +208,36 @@ def test_file_replaced_during_upload_sends_the_bytes_it_hashed(
     again = run_main([*creds(pypiserver), str(wheel)], cwd=tmp_path)
     assert again.returncode == 3, again.stderr
     assert file_sha256(on_index) == original
+
+
+def test_recheck_that_glimpses_a_half_written_file_looks_again(
+    pypiserver: PypiServer,
+    dists: DistFactory,
+    unique_name: str,
+    fault_proxy: Callable[[str], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """Another publisher's identical upload is still being written when this run's upload is refused:
+    pypiserver then lists the file with the digest of its first bytes (here: of no bytes at all). That
+    glimpse is not a conflict; the run must look again and find the identical file. Exit 0.
+
+    The concurrent-publishers test above hits this for real, but only now and then; the proxy makes
+    it certain: the first read of the page says "absent", the re-check after the 409 sees the
+    half-written file, later reads see the finished one.
+    """
+    wheel = dists.wheel(unique_name, "1.0")
+    assert run_main([*creds(pypiserver), str(wheel)], cwd=tmp_path).returncode == 0
+    proxy = fault_proxy(pypiserver.url)
+    page = f"/simple/{unique_name}/"
+    half_written = (
+        f'<!DOCTYPE html><html><body><a href="/packages/{wheel.name}#sha256={hashlib.sha256().hexdigest()}">'
+        f"{wheel.name}</a><br></body></html>"
+    ).encode()
+    proxy.replace_body(b"", status=404, method="GET", path=page, times=1)
+    proxy.replace_body(half_written, status=200, method="GET", path=page, times=1)
+
+    result = run_cli([*creds(pypiserver, proxy.url), str(wheel)], cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{wheel.name}: the index holds the identical file now" in result.stderr
+    assert_published_once(pypiserver, unique_name, [wheel])

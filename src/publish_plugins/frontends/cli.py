@@ -145,6 +145,12 @@ def _repository(args: argparse.Namespace) -> Repository:
         from publish_plugins.credentials import keyring_password
 
         username, password = keyring_password(url, username)
+    if password is None and username and not args.dry_run and sys.stdin.isatty():
+        import getpass
+
+        from publish_plugins.urls import redact
+
+        password = getpass.getpass(f"Password for {username} at {redact(url)}: ") or None
     if args.client_key and not args.client_cert:
         raise UsageError("--client-key needs --client-cert")
     return Repository(
@@ -213,7 +219,9 @@ class _Renderer:
         width = 30
         filled = width * percent // 100
         bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{event.filename} [{bar}] {percent:3d}% of {_size(event.total)}")
+        # Large files take the server a while to store after the last byte: say what the wait is.
+        tail = ", waiting for the server" if event.sent >= event.total else ""
+        self.stream.write(f"\r{event.filename} [{bar}] {percent:3d}% of {_size(event.total)}{tail}")
         self.stream.flush()
         self._progress_open = True
 

@@ -340,7 +340,7 @@ def _bare_environment(project: Project) -> Iterator[None]:
         return
     try:
         from pdm.environments import BareEnvironment
-    except ImportError:  # pragma: no cover - present from PDM 2.0 to 2.29 at least
+    except ImportError:  # pragma: no cover - present in PDM 2.13 to 2.29
         yield
         return
     project.environment = BareEnvironment(project)
@@ -422,7 +422,7 @@ def _project_ref(project: Project, ui: UI) -> ProjectRef | None:
     version = metadata.get("version")
     if "version" in dynamic or version is None:
         ui.echo(
-            f"{_escape(str(name))}: the version is dynamic, taking every version found in the dist folder",
+            f"{_escape(str(name))}: no static version in pyproject.toml, taking every version in the folder",
             err=True,
             verbosity=_verbosity("DETAIL"),
         )
@@ -465,8 +465,8 @@ class _Renderer:
 
     Lines of the run (info, success) go to stdout like ``pdm publish``'s "Uploading …" and ``pdm build``'s
     lines; warnings and errors to stderr as ``WARNING:``/``ERROR:``; debug lines at ``-v``. Events arrive from
-    the core's worker threads with ``--jobs``, hence the lock. While bars are on screen every line goes
-    through the progress console, or the bars and the lines would overwrite each other on a terminal.
+    the core's worker threads with ``--jobs``, hence the lock. While bars are on a terminal every line goes
+    through the progress console, or the bars and the lines would overwrite each other.
     """
 
     def __init__(self, ui: UI) -> None:
@@ -575,8 +575,10 @@ class _Renderer:
     def _print(self, markup: str, verbosity: Any, *, err: bool = False) -> None:
         if self.ui.verbosity < verbosity:
             return
-        if self._progress is not None:
-            # soft_wrap: one event, one line, however narrow the terminal (as ui.echo does in CI logs).
-            self._progress.console.print(markup, soft_wrap=True)
+        progress = self._progress
+        if progress is not None and not progress.disable and progress.console.is_terminal:
+            # Bars on a terminal: lines go above them through their console (soft_wrap: one event, one
+            # line). Elsewhere (CI logs, -v) the bars are not redrawn, so lines keep their own stream.
+            progress.console.print(markup, soft_wrap=True)
         else:
             self.ui.echo(markup, err=err, verbosity=verbosity)

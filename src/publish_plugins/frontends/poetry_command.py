@@ -277,13 +277,12 @@ class EventRenderer:
     """
 
     def __init__(self, io: IO) -> None:
-        from publish_plugins.events import FileUploaded, PlanReady, UploadProgress, UploadStarted
+        from publish_plugins.events import FileUploaded, UploadProgress, UploadStarted
 
         self._io = io
         self._started = UploadStarted
         self._progress = UploadProgress
         self._uploaded = FileUploaded
-        self._plan = PlanReady
         self._bar: ProgressBar | None = None
         self._bar_file = ""
         self._lock = threading.Lock()
@@ -304,10 +303,6 @@ class EventRenderer:
                 return
             self._close_bar("<error>FAILED</>" if event.level == "error" else None)
             self._line(event.message, event.level)
-            if isinstance(event, self._plan) and event.dry_run and not event.conflicts:
-                # A dry run names what a real run would send, one line per file (as the hatch front end).
-                for filename in event.to_upload:
-                    self._line(f"{filename}: would be uploaded", "info")
 
     def close(self) -> None:
         with self._lock:
