@@ -34,14 +34,17 @@ def make_client(repository: Repository, *, connections: int) -> httpx.Client:
     )
 
 
-def _tls_context(repository: Repository) -> ssl.SSLContext | bool:
-    if not repository.verify:
-        return False
+def _tls_context(repository: Repository) -> ssl.SSLContext:
     for path in (repository.ca_cert, repository.client_cert, repository.client_key):
         if path and not Path(path).is_file():
             raise UsageError(f"{path}: no such certificate file")
     try:
-        if repository.ca_cert:
+        if not repository.verify:
+            # Not verifying the server is no reason to withhold a client certificate it may require.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        elif repository.ca_cert:
             context = ssl.create_default_context(cafile=repository.ca_cert)
         else:
             # The system's trust store (where company CAs live, as pip and PDM use it) plus certifi's bundle.

@@ -119,6 +119,11 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def has_line(text: str, filename: str, fragment: str) -> bool:
+    """Whether one line is about ``filename`` (starts with it) and says ``fragment``."""
+    return any(line.startswith(f"{filename}:") and fragment in line for line in text.splitlines())
+
+
 def secret_forms(username: str, password: str) -> list[str]:
     """Every spelling of a password that would expose it: plain, in a Basic header, URL-encoded."""
     header = basic_auth_header(username, password).removeprefix("Basic ")

@@ -20,6 +20,7 @@ from tests.integration.cli_support import (
     assert_published_once,
     creds,
     error_line,
+    has_line,
     listed,
     posts,
     recording_server,
@@ -383,7 +384,7 @@ def test_lost_upload_answer_counts_as_done(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     for path in files:
-        assert f"{path.name}: the index holds the identical file now" in result.stderr
+        assert has_line(result.stderr, path.name, "the index holds the identical file now")
     assert posts(proxy) == len(files)
     assert_published_once(any_index, unique_name, files)
     data = json.loads(report.read_text())

@@ -20,6 +20,7 @@ from tests.integration.cli_support import (
     creds,
     error_line,
     finish,
+    has_line,
     posts,
     run_cli,
     run_main,
@@ -239,5 +240,5 @@ def test_recheck_that_glimpses_a_half_written_file_looks_again(
     result = run_cli([*creds(pypiserver, proxy.url), str(wheel)], cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert f"{wheel.name}: the index holds the identical file now" in result.stderr
+    assert has_line(result.stderr, wheel.name, "the index holds the identical file now")
     assert_published_once(pypiserver, unique_name, [wheel])

@@ -277,9 +277,10 @@ class EventRenderer:
     """
 
     def __init__(self, io: IO) -> None:
-        from publish_plugins.events import FileUploaded, UploadProgress, UploadStarted
+        from publish_plugins.events import FileUploaded, UploadFailedEvent, UploadProgress, UploadStarted
 
         self._io = io
+        self._failed = UploadFailedEvent
         self._started = UploadStarted
         self._progress = UploadProgress
         self._uploaded = FileUploaded
@@ -301,7 +302,13 @@ class EventRenderer:
                 # The finished bar says it: " - Uploading <file> 100%" in green, as poetry shows it.
                 self._close_bar("<fg=green>%percent%%</>")
                 return
-            self._close_bar("<error>FAILED</>" if event.level == "error" else None)
+            # Any other event ends an open bar: the upload did not succeed (yet); say so on a failure.
+            failed = (
+                isinstance(event, self._failed)
+                or event.level == "error"
+                or getattr(event, "exit_code", 0) != 0  # Finished after a failure
+            )
+            self._close_bar("<error>FAILED</>" if failed else None)
             self._line(event.message, event.level)
 
     def close(self) -> None:
