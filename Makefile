@@ -5,6 +5,7 @@
 #   make hosts       .venvs/{hatch,pdm,poetry}: each host + publish-plugins (editable), for e2e tests
 #   make hosts-min   .venvs/min-{hatch,pdm,poetry}: the lowest host versions the project declares
 #   make lint        ruff check, ruff format --check, mypy
+#   make lint-hosts  mypy over each host front end, against its host's venv
 #   make docs        mkdocs build --strict (when mkdocs.yml exists)
 #   make test        lint + docs + slow tests + fast tests (what CI runs)
 #   make test-fast   tests not marked slow, on 2 workers
@@ -34,7 +35,7 @@ FORMAT_PATHS := $(wildcard src tests scripts)
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help venv hosts hosts-min lint docs test test-fast test-slow test-min demo bench clean
+.PHONY: help venv hosts hosts-min lint lint-hosts docs test test-fast test-slow test-min demo bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -67,6 +68,15 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy tests/support scripts
 
+# The host front ends are typed against their host, so each is checked with its host's venv (pyproject's
+# [tool.mypy] leaves them out of the main run); one cache per host, as their dependencies differ.
+lint-hosts: venv hosts
+	@set -e; for host in $(HOSTS); do \
+		command="$(VENV)/bin/mypy --python-executable .venvs/$$host/bin/python --cache-dir .mypy_cache/$$host"; \
+		echo "$$command src/publish_plugins/frontends/$${host}_*.py"; \
+		$$command src/publish_plugins/frontends/$${host}_*.py; \
+	done
+
 docs: venv
 	@if [ -f mkdocs.yml ]; then \
 		echo "$(VENV)/bin/mkdocs build --strict"; $(VENV)/bin/mkdocs build --strict; \
@@ -77,6 +87,7 @@ docs: venv
 # Slow tests run before the fast ones so that the last summary line is the full fast run's.
 test: venv hosts
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint-hosts
 	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory test-slow
 	$(MAKE) --no-print-directory test-fast

@@ -516,7 +516,7 @@ class _Run:
 
     @property
     def _secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.repository.password,) if s)
+        return self.repository.secrets
 
     # ---- the end --------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 from tests.support.proxy import FaultProxy
-from tests.support.servers import PEP691_JSON, Index, basic_auth_header
+from tests.support.servers import PEP691_JSON, TEST_PASSWORD, TEST_USERNAME, Index, basic_auth_header
 
 SAFE_PUBLISH = Path(sys.executable).parent / "safe-publish"
 RUN_TIMEOUT = 180.0  # a bound for hangs, not a timing assertion
@@ -42,11 +42,26 @@ def cli_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def guard_secret(result: subprocess.CompletedProcess[str], args: Sequence[Any]) -> None:
+    """Every run of these tests, whatever it tests, proves the fixtures' password stays hidden.
+
+    The servers' password is passed to nearly every run; no form of it may appear in what the run
+    printed or in its ``--report``.
+    """
+    texts = [result.stdout, result.stderr]
+    arguments = [str(arg) for arg in args]
+    if "--report" in arguments:
+        report = Path(arguments[arguments.index("--report") + 1])
+        if report.is_file():
+            texts.append(report.read_text())
+    assert_no_secret(texts, TEST_USERNAME, TEST_PASSWORD)
+
+
 def run_cli(
     args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``safe-publish ARGS`` to completion and capture both streams."""
-    return subprocess.run(
+    result = subprocess.run(
         [str(SAFE_PUBLISH), *args],
         cwd=cwd,
         env=cli_env(cwd, env),
@@ -55,6 +70,8 @@ def run_cli(
         timeout=RUN_TIMEOUT,
         check=False,
     )
+    guard_secret(result, args)
+    return result
 
 
 def run_main(
@@ -81,7 +98,9 @@ def run_main(
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    return subprocess.CompletedProcess(["safe-publish", *args], code, stdout.getvalue(), stderr.getvalue())
+    result = subprocess.CompletedProcess(["safe-publish", *args], code, stdout.getvalue(), stderr.getvalue())
+    guard_secret(result, args)
+    return result
 
 
 def start_cli(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -103,7 +122,9 @@ def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    guard_secret(result, process.args)  # type: ignore[arg-type]
+    return result
 
 
 def creds(index: Index, url: str | None = None) -> list[str]:

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import PypiServerFactory
-from tests.integration.cli_support import SAFE_PUBLISH, assert_published_once, cli_env, creds, posts, run_cli
+from tests.integration.cli_support import (
+    SAFE_PUBLISH,
+    assert_published_once,
+    cli_env,
+    creds,
+    guard_secret,
+    posts,
+    run_cli,
+)
 from tests.support.dists import DistFactory, file_sha256, make_large_wheel
 from tests.support.proxy import FaultProxy
 
@@ -47,6 +55,7 @@ def run_measured(args: Sequence[str], *, cwd: Path) -> tuple[subprocess.Complete
         timeout=1800,  # a bound for hangs: 2 GiB through pypiserver takes a minute or two
         check=False,
     )
+    guard_secret(result, args)
     return result, int(rss_file.read_text())
 
 

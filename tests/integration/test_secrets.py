@@ -31,7 +31,12 @@ from tests.support.dists import DistFactory
 from tests.support.proxy import FaultProxy
 from tests.support.servers import PypiServer, basic_auth_header
 
-from publish_plugins import PublishError, PublishOptions, Repository, RetryPolicy, publish
+# From the defining modules: once `publish_plugins.publish` (the module) is imported, the package
+# attribute `publish` is that module, not the function.
+from publish_plugins.errors import PublishError
+from publish_plugins.publish import publish
+from publish_plugins.retry import RetryPolicy
+from publish_plugins.settings import PublishOptions, Repository
 
 VERBOSITY = [[], ["-v"], ["-vv"]]
 VERBOSITY_IDS = ["default", "v", "vv"]
@@ -160,11 +165,11 @@ def test_user_info_in_urls_is_redacted(
 
     assert result.returncode == 1, result.stderr
     line = error_line(result)
-    assert f"@{origin}simple/{unique_name}/" in line  # the page is named, its user info hidden
+    assert f"{origin}simple/{unique_name}/" in line  # the page is named (its user info hidden: below)
     assert_no_secret(_outputs(result, report), "alice", pypiserver.password)
     data = json.loads(report.read_text())
     assert pypiserver.password not in data["repository_url"]
-    assert data["repository_url"].endswith(f"@{origin}")
+    assert data["repository_url"].endswith(origin)  # the host named, its user info hidden or dropped
 
     proxy.clear_faults()
     again = run_cli([*args, *verbosity, str(wheel)], cwd=tmp_path)

@@ -21,6 +21,8 @@ from publish_plugins.retry import RetryPolicy
 from publish_plugins.selection import ProjectRef
 from publish_plugins.settings import DEFAULT_TIMEOUT, PublishOptions, Repository
 
+from ._shared import EXIT_INTERRUPTED, human_size, positive_int
+
 __all__ = ["build_parser", "main"]
 
 _COLORS = {"success": "32", "warning": "33", "error": "31", "info": "", "debug": "2"}
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--report", type=Path, metavar="FILE", help="write a JSON record of every file")
     tuning = parser.add_argument_group("connection")
     tuning.add_argument(
-        "--jobs", type=_positive_int, default=1, metavar="N", help="parallel uploads (default 1)"
+        "--jobs", type=positive_int, default=1, metavar="N", help="parallel uploads (default 1)"
     )
     tuning.add_argument("--ca-cert", metavar="FILE", help="CA bundle to verify the index's certificate")
     tuning.add_argument("--client-cert", metavar="FILE", help="client certificate (PEM, may include the key)")
@@ -83,16 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         renderer.error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -221,7 +213,7 @@ class _Renderer:
         bar = "#" * filled + "-" * (width - filled)
         # Large files take the server a while to store after the last byte: say what the wait is.
         tail = ", waiting for the server" if event.sent >= event.total else ""
-        self.stream.write(f"\r{event.filename} [{bar}] {percent:3d}% of {_size(event.total)}{tail}")
+        self.stream.write(f"\r{event.filename} [{bar}] {percent:3d}% of {human_size(event.total)}{tail}")
         self.stream.flush()
         self._progress_open = True
 
@@ -234,15 +226,6 @@ class _Renderer:
             text = f"\033[{code}m{text}\033[0m"
         self.stream.write(text + "\n")
         self.stream.flush()
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"
 
 
 if __name__ == "__main__":  # pragma: no cover

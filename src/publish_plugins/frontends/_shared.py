@@ -1,0 +1,43 @@
+"""Small host-free helpers that more than one front end uses: argument types, sizes, paths, exit codes.
+
+Only the standard library: every front end may import this at start-up, whatever host loads it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["EXIT_INTERRUPTED", "display_path", "human_size", "positive_int"]
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
+
+
+def positive_int(text: str) -> int:
+    """argparse type of ``--jobs``: a whole number of at least 1."""
+    import argparse  # here, not at the top: hatch loads this module without ever parsing arguments
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def human_size(count: int) -> str:
+    """A byte count in binary units: ``512 B``, ``1.5 KiB``, ``3.0 MiB``, ``2.1 GiB``."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def display_path(path: Path) -> Path:
+    """``path`` relative to the working folder when it is inside it: shorter lines, as the user sees it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
