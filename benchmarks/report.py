@@ -738,7 +738,7 @@ class Report:
 
     def _startup_cause(self, mine: Summary, peer: Summary, peer_startup: str, row: str) -> str:
         startup = self.data.get("startup") or {}
-        imp = startup.get("python -c 'import publish_plugins.publish'")
+        imp = startup.get("python -c 'import publish_plugins.run'")
         bare = startup.get("python -c pass")
         other = startup.get(peer_startup)
         parts = []

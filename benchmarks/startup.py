@@ -161,7 +161,7 @@ def measure_startup(root: Path, runs: int, python: Path, safe_publish: Path | No
     """Start-up floors of the standalone tools, and the import cost of the core."""
     commands: dict[str, list[str]] = {
         "python -c pass": [str(python), "-c", "pass"],
-        "python -c 'import publish_plugins.publish'": [str(python), "-c", "import publish_plugins.publish"],
+        "python -c 'import publish_plugins.run'": [str(python), "-c", "import publish_plugins.run"],
     }
     if safe_publish is not None:
         commands["safe-publish --version"] = [str(safe_publish), "--version"]

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     )
     from .events import Event, EventListener
     from .policy import Mode
-    from .publish import PublishResult, publish
     from .retry import RetryPolicy
+    from .run import PublishResult, publish
     from .selection import ProjectRef
     from .settings import PublishOptions, Repository
     from .urls import check_url_for, redact
@@ -51,8 +51,8 @@ _LAZY = {
     "Event": "events",
     "EventListener": "events",
     "Mode": "policy",
-    "PublishResult": "publish",
-    "publish": "publish",
+    "PublishResult": "run",
+    "publish": "run",
     "RetryPolicy": "retry",
     "ProjectRef": "selection",
     "PublishOptions": "settings",

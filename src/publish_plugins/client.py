@@ -11,7 +11,7 @@ from ._version import __version__
 from .errors import UsageError
 from .settings import Repository
 
-__all__ = ["USER_AGENT", "make_client"]
+__all__ = ["USER_AGENT", "basic_auth", "describe_error", "make_client"]
 
 # Not "twine": pypiserver answers a twine User-Agent with 400 instead of 409 (research/indexes.md §1).
 USER_AGENT = (
@@ -58,3 +58,31 @@ def _tls_context(repository: Repository) -> ssl.SSLContext:
         which = repository.client_cert or repository.ca_cert
         raise UsageError(f"{which}: not a usable certificate ({exc.strerror or exc})") from None
     return context
+
+
+def basic_auth(repository: Repository) -> httpx.Auth | None:
+    """Basic credentials for the index, or None; a user name without a password is no credential."""
+    if repository.password is None:
+        return None
+    return httpx.BasicAuth(repository.username or "", repository.password)
+
+
+_TRANSPORT_ERRORS: dict[type[httpx.HTTPError], str] = {
+    httpx.ConnectError: "cannot connect",
+    httpx.ConnectTimeout: "connection timed out",
+    httpx.ReadTimeout: "the server did not answer in time",
+    httpx.WriteTimeout: "sending timed out",
+    httpx.PoolTimeout: "no free connection in time",
+    httpx.RemoteProtocolError: "the connection broke",
+    httpx.ReadError: "the connection broke while reading the answer",
+    httpx.WriteError: "the connection broke while sending",
+}
+
+
+def describe_error(exc: httpx.HTTPError) -> str:
+    """One line for a network failure: what happened in words, then httpx's detail."""
+    detail = " ".join(str(exc).split())
+    text = _TRANSPORT_ERRORS.get(type(exc))
+    if text is None:
+        return detail or type(exc).__name__
+    return f"{text} ({detail})" if detail else text

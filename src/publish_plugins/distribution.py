@@ -117,7 +117,12 @@ def _check_regular_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        reason = "broken symbolic link" if path.is_symlink() else "no such file"
+        if path.is_symlink():
+            reason = "broken symbolic link"
+        elif any(char in path.name for char in "*?["):
+            reason = "no such file (a shell pattern that matched nothing?)"
+        else:
+            reason = "no such file"
         raise DistributionError(path, reason) from None
     except OSError as exc:
         raise DistributionError(path, f"cannot read: {exc.strerror or exc}") from None

@@ -97,4 +97,8 @@ class ConflictError(PublishError):
             tail = f"{uploaded_before} file(s) had already been uploaded by this run"
         else:
             tail = "nothing was uploaded"
-        super().__init__(f"conflict: {what} already on the index with different content; {tail}")
+        # An index never lets a published file be replaced: the way forward is a new version.
+        super().__init__(
+            f"conflict: {what} already on the index with different content; {tail}. "
+            "A published file cannot be replaced: publish a new version"
+        )

@@ -20,6 +20,7 @@ __all__ = [
     "FileSkipped",
     "FileUploaded",
     "Finished",
+    "Level",
     "Notice",
     "PlanReady",
     "RaceResolved",
@@ -224,11 +225,14 @@ class Finished:
     dry_run: bool
     exit_code: int
     level: Level = "info"
+    skipped_different: int = 0  # of ``skipped``: left as they are on the index although they differ
 
     def __post_init__(self) -> None:
         # A usage error or bad input stops the run before anything is sent: its error line says it all.
         if self.exit_code == 2 and self.level == "info":
             object.__setattr__(self, "level", "debug")
+        elif self.skipped_different and self.level == "info":
+            object.__setattr__(self, "level", "warning")
 
     @property
     def message(self) -> str:
@@ -236,6 +240,8 @@ class Finished:
             f"{self.uploaded} {'to upload' if self.dry_run else 'uploaded'}",
             f"{self.skipped} skipped",
         ]
+        if self.skipped_different:
+            parts[-1] += f" ({self.skipped_different} differing from the index)"
         if self.conflicts:
             parts.append(f"{self.conflicts} conflicting")
         if self.failed:

@@ -228,7 +228,7 @@ def _project_from_response(response: httpx.Response, url: str, project: str) -> 
         return parse_simple_json(response.content, url, project)
     try:
         text = response.text
-    except (UnicodeDecodeError, LookupError) as exc:
+    except (UnicodeError, LookupError) as exc:  # UnicodeError: e.g. utf-16 without a BOM
         raise IndexQueryError(f"undecodable simple page at {redact(url)}: {_short(exc)}") from None
     if text.lstrip().startswith("{"):  # a JSON page with an odd Content-Type
         return parse_simple_json(text, url, project)

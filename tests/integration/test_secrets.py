@@ -31,11 +31,9 @@ from tests.support.dists import DistFactory
 from tests.support.proxy import FaultProxy
 from tests.support.servers import PypiServer, basic_auth_header
 
-# From the defining modules: once `publish_plugins.publish` (the module) is imported, the package
-# attribute `publish` is that module, not the function.
 from publish_plugins.errors import PublishError
-from publish_plugins.publish import publish
 from publish_plugins.retry import RetryPolicy
+from publish_plugins.run import publish
 from publish_plugins.settings import PublishOptions, Repository
 
 VERBOSITY = [[], ["-v"], ["-vv"]]

@@ -11,7 +11,7 @@ from tests.support.dists import make_sdist, make_wheel
 
 from publish_plugins.distribution import DistributionError, read_distribution, upload_form_fields
 from publish_plugins.errors import InvalidDistributions
-from publish_plugins.publish import publish
+from publish_plugins.run import publish
 from publish_plugins.settings import Repository
 
 

@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             retry=RetryPolicy(retries=max(0, args.retries), backoff=_backoff()),
         )
-        from publish_plugins.publish import publish
+        from publish_plugins.run import publish
 
         publish(args.paths, repository, options, project=_current_project(), on_event=renderer)
     except PublishError as exc:
@@ -137,12 +137,17 @@ def _repository(args: argparse.Namespace) -> Repository:
         from publish_plugins.credentials import keyring_password
 
         username, password = keyring_password(url, username)
-    if password is None and username and not args.dry_run and sys.stdin.isatty():
+    if password is None and not args.dry_run and sys.stdin.isatty():
+        # As twine does on a terminal: ask rather than upload anonymously and fail after the first file.
         import getpass
 
         from publish_plugins.urls import redact
 
-        password = getpass.getpass(f"Password for {username} at {redact(url)}: ") or None
+        where = redact(url)
+        if not username:
+            username = input(f"Username for {where} (__token__ for an API token, empty for none): ").strip()
+        if username:
+            password = getpass.getpass(f"Password or token for {username} at {where}: ") or None
     if args.client_key and not args.client_cert:
         raise UsageError("--client-key needs --client-cert")
     return Repository(

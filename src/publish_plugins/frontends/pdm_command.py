@@ -126,7 +126,7 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     from pdm.cli.hooks import HookManager
 
     from publish_plugins.errors import PublishError, UsageError
-    from publish_plugins.publish import publish
+    from publish_plugins.run import publish
     from publish_plugins.settings import PublishOptions
 
     from .pdm_output import EventRenderer, escape, show_release_urls

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from rich.table import Column
 
     from publish_plugins.events import Event, Finished
-    from publish_plugins.publish import PublishResult
+    from publish_plugins.run import PublishResult
 
 __all__ = ["EventRenderer", "escape", "show_release_urls"]
 

@@ -1,0 +1,264 @@
+"""The run behind ``publish()``: select, read and validate all, check the index, plan, refuse on conflict,
+upload, re-check on rejection, report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._httpx import httpx
+from .checker import IndexChecker
+from .client import basic_auth, make_client
+from .distribution import Distribution, DistributionError, read_distribution
+from .errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    ConflictError,
+    InvalidDistribution,
+    InvalidDistributions,
+    PublishError,
+)
+from .events import (
+    CheckingIndex,
+    EventListener,
+    FileConflict,
+    FileIgnored,
+    FileInvalid,
+    FileSkipped,
+    Finished,
+    Level,
+    Notice,
+    PlanReady,
+    ignore_events,
+)
+from .policy import Conflict, Decision, Skip, Upload
+from .report import Action, FileRecord, build_report, write_report
+from .selection import ProjectRef, select_files
+from .settings import PublishOptions, Repository
+from .uploader import PENDING, PlannedFile, Uploader
+from .urls import check_url_for, devpi_check_url, is_loopback, redact, same_origin
+
+__all__ = ["PublishResult", "publish"]
+
+_READ_WORKERS = 4
+
+
+@dataclass
+class PublishResult:
+    """What a finished run did; ``records`` hold one entry per file, in the order they were taken."""
+
+    records: list[FileRecord]
+    exit_code: int
+    check_url: str | None = None
+
+    def count(self, action: Action) -> int:
+        return sum(1 for record in self.records if record.action == action)
+
+
+def publish(
+    paths: Sequence[Path],
+    repository: Repository,
+    options: PublishOptions | None = None,
+    *,
+    project: ProjectRef | None = None,
+    dist_dir: Path = Path("dist"),
+    on_event: EventListener = ignore_events,
+) -> PublishResult:
+    """Publish distributions safely; raise a PublishError (with its exit code) when the run fails.
+
+    The report, when asked for, is written whatever the outcome, and the last event is always Finished.
+    """
+    run = _Run(repository, options or PublishOptions(), on_event)
+    try:
+        run.execute(list(paths), project=project, dist_dir=dist_dir)
+    except PublishError as exc:
+        run.finish(exc.exit_code)
+        raise
+    except BaseException:
+        run.finish(EXIT_FAILURE)
+        raise
+    run.finish(EXIT_OK)
+    return PublishResult(run.records, EXIT_OK, run.check_url)
+
+
+@dataclass
+class _Run:
+    repository: Repository
+    options: PublishOptions
+    emit: EventListener
+    records: list[FileRecord] = field(default_factory=list)
+    check_url: str | None = None
+
+    def execute(self, paths: list[Path], *, project: ProjectRef | None, dist_dir: Path) -> None:
+        selection = select_files(paths, dist_dir=dist_dir, project=project)
+        for path, reason in selection.ignored:
+            self.records.append(FileRecord(path, Path(path).name, None, None, None, "ignored", reason))
+            self.emit(FileIgnored(path, reason))
+        planned = self._read_all(selection.files)
+        with make_client(self.repository, connections=max(self.options.jobs, 8)) as client:
+            self.check_url = self._resolve_check_url(client)
+            self._warn_about_transport(self.check_url)
+            checker = IndexChecker(client, self.check_url, self.repository, self.options, self.emit)
+            projects = sorted({item.dist.project for item in planned})
+            self.emit(CheckingIndex(redact(self.check_url), tuple(projects)))
+            pages = checker.fetch_all(projects)
+            for item in planned:
+                item.decision = checker.decide(item.dist, pages[item.dist.project])
+                self._apply(item, item.decision)
+            conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
+            uploads = [item for item in planned if isinstance(item.decision, Upload)]
+            skipped = sum(isinstance(item.decision, Skip) for item in planned)
+            names = tuple(item.dist.filename for item in uploads)
+            self.emit(PlanReady(names, skipped, len(conflicts), self.options.dry_run))
+            if conflicts:
+                raise ConflictError([item.dist.filename for item in conflicts])
+            if self.options.dry_run:
+                for item in uploads:
+                    item.record.action = "uploaded"
+                    item.record.reason = "dry run: would be uploaded, not on the index"
+                return
+            Uploader(client, self.repository, self.options, checker, self.emit).upload_all(uploads)
+
+    def _read_all(self, paths: list[Path]) -> list[PlannedFile]:
+        """Read and validate every file before anything is sent; collect every problem, then refuse."""
+        problems: list[InvalidDistribution] = []
+        seen: dict[Path, str] = {}
+        for path in paths:
+            key = path.resolve() if path.exists() else path.absolute()
+            if key in seen:
+                problems.append(InvalidDistribution(str(path), f"given more than once (as {seen[key]})"))
+            seen.setdefault(key, str(path))
+        with ThreadPoolExecutor(max_workers=min(_READ_WORKERS, max(1, len(seen)))) as pool:
+            results = list(pool.map(_read, [Path(text) for text in seen.values()]))
+        dists = [result for result in results if isinstance(result, Distribution)]
+        problems.extend(result for result in results if isinstance(result, InvalidDistribution))
+        by_identity: dict[object, Distribution] = {}
+        for dist in dists:
+            other = by_identity.setdefault(dist.identity, dist)
+            if other is not dist:
+                reason = f"the same distribution as {other.path} ({dist.identity})"
+                problems.append(InvalidDistribution(str(dist.path), reason))
+        if problems:
+            # With one bad file the run's error line says the same thing: no need to print it twice.
+            level: Level = "error" if len(problems) > 1 else "debug"
+            for problem in problems:
+                self.emit(FileInvalid(problem.path, problem.reason, level))
+                name = Path(problem.path).name
+                self.records.append(
+                    FileRecord(problem.path, name, None, None, None, "failed", problem.reason)
+                )
+            raise InvalidDistributions(problems)
+        # Wheels before sdists (an sdist first would let installers build from source meanwhile).
+        dists.sort(key=lambda d: (d.filetype == "sdist", d.filename))
+        planned = []
+        for dist in dists:
+            record = FileRecord(
+                str(dist.path), dist.filename, dist.project, dist.version, dist.sha256, "failed", ""
+            )
+            self.records.append(record)
+            planned.append(PlannedFile(dist, record))
+        return planned
+
+    def _resolve_check_url(self, client: httpx.Client) -> str:
+        if self.repository.check_url:
+            return self.repository.check_url
+        derived = check_url_for(self.repository.upload_url)
+        devpi = devpi_check_url(self.repository.upload_url)
+        if devpi is not None and _exists(client, devpi, basic_auth(self.repository)):
+            derived = devpi
+        self.emit(Notice(f"checking the index at {redact(derived)} (derived from the upload URL)", "debug"))
+        return derived
+
+    def _warn_about_transport(self, check_url: str) -> None:
+        url = httpx.URL(self.repository.upload_url)
+        if self.repository.password and url.scheme == "http" and not is_loopback(url):
+            self.emit(
+                Notice(
+                    f"credentials will be sent over plain HTTP to {url.host}: anyone on the network can read "
+                    "them; use https",
+                    "warning",
+                )
+            )
+        if not same_origin(check_url, self.repository.upload_url):
+            own = (
+                "with the credentials in its URL" if httpx.URL(check_url).userinfo else "without credentials"
+            )
+            self.emit(
+                Notice(
+                    f"the check URL {redact(check_url)} is on another origin than the upload URL: "
+                    f"it is read {own}",
+                    "debug",
+                )
+            )
+
+    def _apply(self, item: PlannedFile, decision: Decision) -> None:
+        record = item.record
+        if isinstance(decision, Upload):
+            record.action, record.reason = "failed", PENDING
+            return
+        record.index_hash = f"{decision.remote.algorithm}:{decision.remote.digest}"
+        record.reason = decision.reason
+        if isinstance(decision, Conflict):
+            record.action = "conflict"
+            self.emit(FileConflict(item.dist.filename, decision.reason))
+        elif decision.kind == "existing":
+            record.action = "skipped-existing"
+            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, "warning"))
+        else:
+            record.action = "skipped-identical"
+            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason))
+
+    def finish(self, exit_code: int) -> None:
+        """Settle the records, write the report if asked for, and send Finished."""
+        for record in self.records:
+            if record.reason == PENDING:
+                record.reason = "not uploaded: the run stopped before uploading"
+        if self.options.report_path is not None:
+            report = build_report(
+                self.records,
+                repository_url=redact(self.repository.upload_url),
+                check_url=redact(self.check_url) if self.check_url else None,
+                mode=self.options.mode,
+                dry_run=self.options.dry_run,
+                exit_code=exit_code,
+            )
+            try:
+                write_report(self.options.report_path, report)
+            except OSError as exc:
+                where = self.options.report_path
+                self.emit(Notice(f"{where}: cannot write the report: {exc.strerror or exc}", "error"))
+        counts = Counter(record.action for record in self.records)
+        self.emit(
+            Finished(
+                uploaded=counts["uploaded"],
+                skipped=counts["skipped-identical"] + counts["skipped-existing"],
+                conflicts=counts["conflict"],
+                failed=counts["failed"],
+                ignored=counts["ignored"],
+                dry_run=self.options.dry_run,
+                exit_code=exit_code,
+                skipped_different=counts["skipped-existing"],
+            )
+        )
+
+
+def _read(path: Path) -> Distribution | InvalidDistribution:
+    try:
+        dist = read_distribution(path)
+        dist.digests(["sha256"])
+    except DistributionError as exc:
+        return exc.problem
+    except OSError as exc:
+        return InvalidDistribution(str(path), f"cannot read: {exc.strerror or exc}")
+    return dist
+
+
+def _exists(client: httpx.Client, url: str, auth: httpx.Auth | None) -> bool:
+    try:
+        response = client.head(url, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

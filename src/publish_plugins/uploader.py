@@ -1,0 +1,230 @@
+"""Uploading the planned files: wheels first, bounded parallel, retries, and a look at the index after any
+failure, because an index's answer alone does not tell whether the file is there."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ._httpx import httpx
+from .checker import IndexChecker
+from .client import basic_auth, describe_error
+from .distribution import Distribution, upload_form_fields
+from .errors import ConflictError, PublishError, UploadFailed
+from .events import (
+    EventListener,
+    FileConflict,
+    FileSkipped,
+    FileUploaded,
+    RaceResolved,
+    Retrying,
+    UploadFailedEvent,
+    UploadProgress,
+    UploadStarted,
+)
+from .policy import Conflict, Decision, Skip, Upload
+from .report import FileRecord
+from .retry import RETRYABLE_STATUS, is_retryable_error
+from .settings import PublishOptions, Repository
+from .upload import FileChangedError, UploadBody, send_upload, server_message
+from .urls import redact
+
+__all__ = ["PENDING", "PlannedFile", "Uploader"]
+
+PENDING = "pending upload"
+_UPLOAD_DIGESTS = ("sha256", "md5", "blake2_256")
+
+
+@dataclass
+class PlannedFile:
+    """A local file, its record in the report, and the decision the check made for it."""
+
+    dist: Distribution
+    record: FileRecord
+    decision: Decision | None = None
+
+
+class Uploader:
+    """Uploads files through one client; the first failure stops new uploads (in-flight ones finish)."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        repository: Repository,
+        options: PublishOptions,
+        checker: IndexChecker,
+        emit: EventListener,
+    ) -> None:
+        self.client = client
+        self.repository = repository
+        self.options = options
+        self.checker = checker
+        self.emit = emit
+        self.auth = basic_auth(repository)
+        self._stop = threading.Event()
+
+    def upload_all(self, uploads: list[PlannedFile]) -> None:
+        """Upload wheels, then sdists; raise the run's error after the last upload in flight finished."""
+        wheels = [item for item in uploads if item.dist.filetype == "bdist_wheel"]
+        sdists = [item for item in uploads if item.dist.filetype == "sdist"]
+        failures: list[PublishError] = []
+        # The upload form needs md5 and blake2 as well; hash the next files while earlier ones are sent.
+        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-plugins-digests")
+        for item in [*wheels, *sdists]:
+            prefetch.submit(item.dist.digests, _UPLOAD_DIGESTS)
+        try:
+            for batch in (wheels, sdists):
+                if not batch or self._stop.is_set():
+                    continue
+                with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+                    failures.extend(error for error in pool.map(self._upload_guarded, batch) if error)
+        finally:
+            prefetch.shutdown(wait=True, cancel_futures=True)
+        for item in uploads:
+            if item.record.reason == PENDING:
+                item.record.reason = "not attempted: the run stopped after an earlier failure"
+        if not failures:
+            return
+        conflicts = [error for error in failures if isinstance(error, ConflictError)]
+        if conflicts:
+            uploaded = sum(1 for item in uploads if item.record.action == "uploaded")
+            raise ConflictError(
+                [name for error in conflicts for name in error.filenames], uploaded_before=uploaded
+            )
+        if len(failures) == 1:
+            raise failures[0]
+        raise UploadFailed(f"{len(failures)} uploads failed; the first: {failures[0]}")
+
+    def _upload_guarded(self, item: PlannedFile) -> PublishError | None:
+        if self._stop.is_set():
+            return None
+        try:
+            self._upload_one(item)
+        except PublishError as exc:
+            self._stop.set()
+            if not isinstance(exc, ConflictError):
+                item.record.action, item.record.reason = "failed", str(exc)
+                reason = str(exc).removeprefix(f"{item.dist.filename}: ")
+                self.emit(UploadFailedEvent(item.dist.filename, reason))
+            return exc
+        return None
+
+    def _upload_one(self, item: PlannedFile) -> None:
+        dist = item.dist
+        fields = upload_form_fields(dist, dist.digests(_UPLOAD_DIGESTS))
+        retry = self.options.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            self.emit(UploadStarted(dist.filename, dist.size))
+            response: httpx.Response | None = None
+            try:
+                body = UploadBody(dist, fields, on_progress=self._progress(dist))
+                response = send_upload(self.client, self.repository.upload_url, body, auth=self.auth)
+            except FileChangedError as exc:
+                raise UploadFailed(
+                    f"{dist.path}: {exc}; the server did not receive a complete file"
+                ) from None
+            except httpx.HTTPError as exc:
+                if not is_retryable_error(exc):
+                    raise UploadFailed(f"{dist.filename}: {describe_error(exc)}") from None
+                problem = describe_error(exc)
+            else:
+                if response.is_success:
+                    item.record.action, item.record.reason = "uploaded", "uploaded"
+                    self.emit(FileUploaded(dist.filename, dist.size))
+                    return
+                if response.is_redirect:
+                    location = redact(response.headers.get("Location", "?"))
+                    raise UploadFailed(
+                        f"{dist.filename}: the upload URL redirected to {location}; uploads never follow "
+                        "redirects: use the final URL as the repository URL",
+                        status=response.status_code,
+                    )
+                problem = server_message(response, secrets_to_hide=self.repository.secrets)
+                if response.status_code not in RETRYABLE_STATUS:
+                    self._after_rejection(item, problem, response.status_code)
+                    return
+            # Retryable: the file may have landed although the answer was lost, so look before re-sending.
+            if self._landed(item, after=problem):
+                return
+            if attempt > retry.retries:
+                raise UploadFailed(f"{dist.filename}: {problem} (gave up after {attempt} tries)")
+            delay = retry.delay(attempt, response)
+            self.emit(Retrying(dist.filename, problem, attempt, delay))
+            time.sleep(delay)
+
+    def _after_rejection(self, item: PlannedFile, problem: str, status: int) -> None:
+        """The server refused the file: look at the index again before calling it a failure."""
+        if self._landed(item, after=problem):
+            return
+        where = redact(self.repository.upload_url)
+        if status in (401, 403):
+            if self.auth is None:
+                advice = f"{where} needs credentials and none were given"
+            else:
+                advice = f"check the password or token of {self.repository.username} for {where}"
+            raise UploadFailed(
+                f"{item.dist.filename}: authentication failed ({problem}); {advice}", status=status
+            )
+        if status == 405:
+            raise UploadFailed(
+                f"{item.dist.filename}: {problem}; is {where} the upload URL and not the simple index?",
+                status=status,
+            )
+        raise UploadFailed(f"{item.dist.filename}: the server refused the upload: {problem}", status=status)
+
+    def _landed(self, item: PlannedFile, *, after: str) -> bool:
+        """True if the index now holds this exact file; raise ConflictError if it holds different content."""
+        decision = self._recheck(item)
+        retry = self.options.retry
+        # A file another run is still writing is listed with the digest of its first bytes (pypiserver
+        # writes in place): look again, with the retry policy's waits, before calling it a conflict.
+        for attempt in range(1, retry.retries + 1):
+            if not isinstance(decision, Conflict):
+                break
+            time.sleep(retry.delay(attempt))
+            decision = self._recheck(item)
+        if decision is None or isinstance(decision, Upload):
+            return False
+        record = item.record
+        record.index_hash = f"{decision.remote.algorithm}:{decision.remote.digest}"
+        if isinstance(decision, Skip) and decision.kind == "identical":
+            # Another run uploaded it meanwhile, or the server stored it and its answer was lost.
+            record.action = "skipped-identical"
+            record.reason = f"identical file on the index after the upload attempt answered: {after}"
+            self.emit(
+                RaceResolved(
+                    item.dist.filename, "skipped, the index holds the identical file now (uploaded meanwhile)"
+                )
+            )
+            return True
+        if isinstance(decision, Skip):
+            # --skip-existing: another publisher's different file stays, as any existing file would.
+            record.action = "skipped-existing"
+            record.reason = f"another publisher uploaded it meanwhile: {decision.reason}"
+            self.emit(FileSkipped(item.dist.filename, "existing", record.reason, "warning"))
+            return True
+        record.action = "conflict"
+        record.reason = f"another publisher uploaded different content: {decision.reason}"
+        self.emit(FileConflict(item.dist.filename, record.reason))
+        raise ConflictError([item.dist.filename])
+
+    def _recheck(self, item: PlannedFile) -> Decision | None:
+        """The decision against the index as it is now; None when it cannot be read or lacks the file."""
+        try:
+            page = self.checker.fetch(item.dist.project)
+        except PublishError:
+            return None
+        if page is None or not page.matching(item.dist.identity):
+            return None
+        return self.checker.decide(item.dist, page)
+
+    def _progress(self, dist: Distribution) -> Callable[[int], None]:
+        def report(sent: int) -> None:
+            self.emit(UploadProgress(dist.filename, sent, dist.size))
+
+        return report
