@@ -824,11 +824,12 @@ _ERROR_CALLS = {
     "FileChangedError",
     "ArgumentTypeError",
 }
-# Where a user meets the core's messages: the core modules and the standalone command. The host front ends
-# document their own messages on their pages.
+# Where a user meets the core's messages: the core modules, the standalone command and the helpers it shares
+# with the host front ends (`--jobs`). The host front ends document their own messages on their pages.
 _MESSAGE_SOURCES = [
     *sorted((REPO_ROOT / "src" / "publish_plugins").glob("*.py")),
     REPO_ROOT / "src" / "publish_plugins" / "frontends" / "cli.py",
+    REPO_ROOT / "src" / "publish_plugins" / "frontends" / "_shared.py",
 ]
 # Words a library puts around our messages (argparse: "argument --jobs: <our text>").
 _LIBRARY_TEXT = ("argument --jobs: ",)
