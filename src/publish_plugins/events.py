@@ -121,6 +121,7 @@ class PlanReady:
     conflicts: int
     dry_run: bool
     level: Level = "info"
+    differing: int = 0  # of ``skipped``: kept as they are on the index although their content differs
 
     @property
     def message(self) -> str:
@@ -132,6 +133,8 @@ class PlanReady:
                 return "dry run: nothing to upload"
             return f"dry run: would upload {count} file(s): {', '.join(self.to_upload)}"
         if not count:
+            if self.differing:
+                return f"nothing to upload: every file is already on the index ({self.differing} with other content)"
             return "nothing to upload: every file is already on the index"
         return f"uploading {count} file(s)"
 

@@ -112,7 +112,10 @@ class _Run:
             uploads = [item for item in planned if isinstance(item.decision, Upload)]
             skipped = sum(isinstance(item.decision, Skip) for item in planned)
             names = tuple(item.dist.filename for item in uploads)
-            self.emit(PlanReady(names, skipped, len(conflicts), self.options.dry_run))
+            differing = sum(
+                isinstance(item.decision, Skip) and item.decision.kind == "existing" for item in planned
+            )
+            self.emit(PlanReady(names, skipped, len(conflicts), self.options.dry_run, differing=differing))
             if conflicts:
                 raise ConflictError([item.dist.filename for item in conflicts])
             if self.options.dry_run:

@@ -86,6 +86,9 @@ def test_publish_rerun_conflict_cycle(
     conflict = run([*creds(any_index), str(changed)], cwd=tmp_path)
     assert conflict.returncode == 3
     assert f"{changed.name}: conflict" in conflict.stderr
+    assert conflict.stderr.rstrip().endswith(
+        "publish a new version\nhint: to keep the index's file as it is and upload the rest, pass --skip-existing"
+    ), conflict.stderr
     assert "Traceback" not in conflict.stderr
     assert any_index.stored_files() == stored
 
@@ -145,6 +148,25 @@ def test_wrong_password_exit_1_secret_never_shown(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert "authentication failed" in errors[0]
+    assert "of alice for" in errors[0]  # names the user that was tried
+    assert "hint:" not in result.stderr  # credentials were given: no advice how to give them
+
+
+def test_no_credentials_hint_says_how_to_give_them(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """No password anywhere (and no terminal to ask on): exit 1, then a hint naming the ways to give one."""
+    result = run(
+        ["--repository-url", pypiserver.url, str(dists.wheel(unique_name, "1.0"))],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "needs credentials and none were given" in result.stderr
+    hints = [line for line in result.stderr.splitlines() if line.startswith("hint:")]
+    assert hints == [
+        "hint: to give credentials, pass -u USER -p PASSWORD, set SAFE_PUBLISH_USERNAME / "
+        "SAFE_PUBLISH_PASSWORD, or use -r NAME with a section of ~/.pypirc"
+    ], result.stderr
 
 
 def test_credentials_from_environment(
@@ -192,6 +214,7 @@ def test_default_selection_in_a_project(pypiserver: PypiServer, unique_name: str
     [
         (["--jobs", "0", "x.whl"], "--jobs"),
         (["--no-such-option"], "unrecognized arguments"),
+        (["--skip-exisiting", "x.whl"], "--skip-exisiting (did you mean --skip-existing?)"),
         (["--repository-url", "https://python.cloudsmith.io/o/r/", "{wheel}"], "--check-url"),
         (
             ["--client-key", "k.pem", "--repository-url", "http://127.0.0.1:9/", "{wheel}"],
@@ -199,7 +222,14 @@ def test_default_selection_in_a_project(pypiserver: PypiServer, unique_name: str
         ),
         (["--repository-url", "http://127.0.0.1:9/"], "no distributions"),
     ],
-    ids=["bad-jobs", "unknown-option", "underivable-check-url", "key-without-cert", "nothing-to-publish"],
+    ids=[
+        "bad-jobs",
+        "unknown-option",
+        "mistyped-option",
+        "underivable-check-url",
+        "key-without-cert",
+        "nothing-to-publish",
+    ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str, dists: DistFactory, tmp_path: Path) -> None:
     """Usage mistakes exit 2 with a message naming the problem and no traceback."""

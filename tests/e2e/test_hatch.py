@@ -247,6 +247,9 @@ def test_conflict_uploads_nothing_even_with_new_files(
     assert result.code == 3, result
     assert f"{wheel.name}: conflict" in result.output
     assert "nothing was uploaded" in result.output
+    assert result.output.rstrip().endswith(
+        "to keep the index's file as it is and upload the rest, pass -o skip-existing"
+    ), result
     assert "Traceback" not in result.output
     assert posts(proxy) == []
     assert stored(pypiserver, project.name) == before
@@ -296,9 +299,12 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
     files = project.release()
     result = project.publish(*target(pypiserver), "-o", "dry-run")
     assert result.code == 0, result
-    assert "dry run" in result.output
+    # One plan line names every file (the core's), and no per-file line repeats them.
+    plan = [line for line in result.output.splitlines() if line.startswith("dry run: would upload")]
+    assert len(plan) == 1, result
     for path in files:
-        assert f"{path.name}: would be uploaded" in result.output
+        assert path.name in plan[0]
+        assert result.output.count(path.name) == 1, result
     assert stored(pypiserver, project.name) == {}
 
     assert project.publish(*target(pypiserver)).code == 0
@@ -510,6 +516,17 @@ def test_prompted_credentials_are_remembered_like_hatch(
     assert wheel.name in stored(pypiserver, project.name)
 
 
+def test_enter_at_the_user_prompt_means_token(project: HatchProject, pypiserver: PypiServer) -> None:
+    """The prompt shows ``[__token__]``: Enter takes it, once, instead of asking again."""
+    project.release()
+    result = project.publish("-o", f"repo={pypiserver.url}", stdin="\npypi-not-a-real-token\n")
+    assert result.code == 1, result
+    assert result.output.count("Username for") == 1, result
+    assert "of __token__ for" in result.output  # the auth error names the user that was sent
+    assert "pypi-not-a-real-token" not in result.output
+    assert "to give credentials" not in result.output  # one was given: no advice how to give one
+
+
 def test_password_from_keyring(project: HatchProject, pypiserver: PypiServer) -> None:
     """With a user known, the password is looked up in keyring under the repository URL, as hatch does."""
     store = project.use_file_keyring()
@@ -557,7 +574,7 @@ def test_dynamic_version_from_hatchling(project: HatchProject, pypiserver: PypiS
     result = project.publish(*target(pypiserver))
     assert result.code == 0, result
     assert stored(pypiserver, project.name) == local(wanted)
-    assert f"{old.name}: ignored, version 1," in result.output
+    assert f"{old.name}: ignored, version 1.0," in result.output
 
 
 def test_bad_options_are_usage_errors(project: HatchProject, pypiserver: PypiServer) -> None:
@@ -659,7 +676,8 @@ def test_progress_display_in_a_terminal(project: HatchProject, pypiserver: PypiS
     code, output = run_in_terminal(
         [str(project.hatch), "publish", "-p", "safe", *target(pypiserver)],
         cwd=project.root,
-        env={key: value for key, value in project.env.items() if key != "NO_COLOR"} | {"TERM": "xterm"},
+        # hatch turns interactive output off when CI is set (as it is in CI runs): a person's terminal has none.
+        env={key: value for key, value in project.env.items() if key not in ("NO_COLOR", "CI")} | {"TERM": "xterm"},
     )
     assert code == 0, output
     assert f"Uploading {wheel.name}" in output

@@ -244,6 +244,32 @@ def test_conflict_exits_3_and_uploads_nothing_not_even_new_files(
     assert new_sdist.name not in before
 
 
+def test_conflict_line_on_a_narrow_terminal_is_one_plain_line(
+    project: PdmProject, pypiserver: PypiServer
+) -> None:
+    """Rich as on a terminal (FORCE_COLOR; NO_COLOR keeps bold): no highlighting inside our lines, no wrapping.
+
+    Rich's highlighter would bold the version in the file name and part of the hash, and a 60-column console
+    would break the line in the hash, which a user then cannot copy.
+    """
+    project.dists.wheel(project.name, "1.0.0")
+    assert project.publish(*creds(pypiserver)).returncode == 0
+    changed = project.dists.wheel(project.name, "1.0.0", payload=b"rebuilt with different content")
+    result = project.publish(*creds(pypiserver), env={"FORCE_COLOR": "1", "COLUMNS": "60"})
+    assert result.returncode == 3, result
+    lines = [line for line in result.stderr.splitlines() if f"{changed.name}: conflict" in line]
+    assert len(lines) == 1, result
+    line = lines[0]
+    tail = line.split(changed.name, 1)[1]
+    assert "\x1b[" not in tail, repr(line)
+    assert f"local sha256:{file_sha256(changed)}" in tail, repr(line)
+    assert tail.rstrip().endswith(")"), repr(line)
+    final = [line for line in result.stderr.splitlines() if line.startswith("ERROR: conflict:")]
+    assert len(final) == 1, result
+    assert final[0].rstrip().endswith("publish a new version"), result
+    assert "--skip-existing" in result.stderr  # the front end's hint: how to leave the file as it is
+
+
 def test_skip_existing_with_a_changed_file_warns_with_both_hashes(
     project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
 ) -> None:

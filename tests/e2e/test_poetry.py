@@ -277,10 +277,24 @@ def test_conflict_uploads_nothing_not_even_new_files(
     assert result.returncode == 3
     assert f"{changed.name}: conflict" in result.stderr
     assert "nothing was uploaded" in result.stderr
+    assert "use poetry's own --skip-existing instead" in result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
     assert posts(proxy) == []
     assert pypiserver.stored_files() == stored
     assert new.name not in pypiserver.stored_files()
+
+
+def test_missing_dist_says_build_first_not_name_the_files(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    """poetry publish takes no file names: without dist/ the advice is to build, not to "name the files"."""
+    assert not (project.root / "dist").exists()
+    result = project.poetry(
+        "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=local_repo(pypiserver.url)
+    )
+    assert result.returncode == 2, result.stderr
+    assert "dist is not a folder; run poetry build first, or pass --build or --dist-dir DIR" in result.stderr
+    assert "name the files" not in result.stderr
 
 
 def test_check_url_names_the_index_to_read_and_implies_strict(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "display_path", "human_size", "positive_int"]
+__all__ = ["EXIT_INTERRUPTED", "display_path", "failure_hint", "human_size", "positive_int"]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
 
@@ -41,3 +41,20 @@ def display_path(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def failure_hint(
+    error: Exception, *, password_given: bool, credentials: str, skip_existing: str | None
+) -> str | None:
+    """A front end's own next step after the core's error, or None: the way to give credentials or to
+    leave a differing file alone differs per host, so the core's message stays generic.
+
+    ``credentials`` and ``skip_existing`` finish a sentence: "to give credentials, <credentials>".
+    """
+    from publish_plugins.errors import ConflictError, UploadFailed
+
+    if isinstance(error, UploadFailed) and error.status in (401, 403) and not password_given:
+        return f"to give credentials, {credentials}"
+    if isinstance(error, ConflictError) and skip_existing:
+        return f"to keep the index's file as it is and upload the rest, {skip_existing}"
+    return None

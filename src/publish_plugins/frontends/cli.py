@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,15 +21,32 @@ from publish_plugins.retry import RetryPolicy
 from publish_plugins.selection import ProjectRef
 from publish_plugins.settings import DEFAULT_TIMEOUT, PublishOptions, Repository
 
-from ._shared import EXIT_INTERRUPTED, human_size, positive_int
+from ._shared import EXIT_INTERRUPTED, failure_hint, human_size, positive_int
 
 __all__ = ["build_parser", "main"]
 
 _COLORS = {"success": "32", "warning": "33", "error": "31", "info": "", "debug": "2"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a suggestion for a mistyped option (``--skip-exisiting``: did you mean ...?)."""
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            known = [option for action in self._actions for option in action.option_strings]
+            for word in message[len(prefix) :].split():
+                close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1)
+                if word.startswith("--") and close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="safe-publish",
         description=(
             "Upload distributions to a package index, safely re-runnable: the index is read first and files "
@@ -73,10 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--client-key", metavar="FILE", help="client certificate key, if not in --client-cert"
     )
     tuning.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="network timeout"
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"network timeout (default {DEFAULT_TIMEOUT:g})",
     )
     tuning.add_argument(
-        "--retries", type=int, default=3, metavar="N", help="retries on network errors, 5xx and 429"
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries on network errors, 5xx and 429 (default 3)",
     )
     output = parser.add_argument_group("output")
     output.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
@@ -91,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``safe-publish`` and ``python -m publish_plugins``; returns the exit code."""
     args = build_parser().parse_args(argv)
     renderer = _Renderer(sys.stderr, verbosity=args.verbose - args.quiet)
+    password_given = False
     try:
         repository = _repository(args)
+        password_given = repository.password is not None
         options = PublishOptions(
             mode="skip-existing" if args.skip_existing else "strict",
             dry_run=args.dry_run,
@@ -105,6 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         publish(args.paths, repository, options, project=_current_project(), on_event=renderer)
     except PublishError as exc:
         renderer.error(str(exc))
+        hint = failure_hint(
+            exc,
+            password_given=password_given,
+            credentials="pass -u USER -p PASSWORD, set SAFE_PUBLISH_USERNAME / SAFE_PUBLISH_PASSWORD, "
+            "or use -r NAME with a section of ~/.pypirc",
+            skip_existing="pass --skip-existing",
+        )
+        if hint:
+            renderer.hint(hint)
         return exc.exit_code
     except KeyboardInterrupt:
         renderer.error("interrupted")
@@ -205,6 +241,10 @@ class _Renderer:
 
     def error(self, text: str) -> None:
         self._line(f"error: {text}", "error")
+
+    def hint(self, text: str) -> None:
+        """The next step after an error, on its own line: shown with -q too, as the error is."""
+        self._line(f"hint: {text}", "info")
 
     def _progress(self, event: UploadProgress) -> None:
         if not self.tty or self.verbosity < 0:

@@ -46,7 +46,7 @@ def find_credentials(
     from hatch.utils.fs import Path as HatchPath
 
     return AuthenticationCredentials(
-        app=app,
+        app=_TokenDefaultApp(app),
         cache_dir=HatchPath(str(cache_dir)),
         options=auth_options,
         repo=target.name,
@@ -95,6 +95,25 @@ def remember(app: Any, credentials: Credentials) -> None:
         app.display_warning(f"could not remember the credentials: {type(exc).__name__}")
 
 
+class _TokenDefaultApp:
+    """hatch's app, with Enter at the user name prompt meaning ``__token__`` as the prompt says.
+
+    hatch's AuthenticationCredentials prompts without a default, and click asks again on empty input, so
+    its ``or "__token__"`` never applies (the same in ``hatch publish``); everything else is hatch's app.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def prompt(self, text: str, **kwargs: Any) -> Any:
+        if text.startswith("Username for ") and "default" not in kwargs:
+            kwargs.update(default="__token__", show_default=False)
+        return self._app.prompt(text, **kwargs)
+
+
 class _FallbackCredentials:
     """For hatch versions without ``hatch.publish.auth``: options, repo config, keyring, prompt."""
 
@@ -110,7 +129,8 @@ class _FallbackCredentials:
             return str(user)
         if self._options["no_prompt"]:
             self._app.abort("Missing required option: user")
-        return str(self._app.prompt(f"Username for '{self._config['url']}' [__token__]") or "__token__")
+        text = f"Username for '{self._config['url']}' [__token__]"
+        return str(self._app.prompt(text, default="__token__", show_default=False))
 
     @property
     def password(self) -> str:

@@ -46,7 +46,6 @@ class EventRenderer:
             FileInvalid,
             FileUploaded,
             Finished,
-            PlanReady,
             UploadFailedEvent,
             UploadProgress,
             UploadStarted,
@@ -70,11 +69,8 @@ class EventRenderer:
                 self._stop()
             if isinstance(event, FileIgnored | FileInvalid):
                 event = dataclasses.replace(event, path=str(display_path(Path(event.path))))
+            # A dry run's plan line (PlanReady) names the files itself.
             self._display(event.level, event.message)
-            if isinstance(event, PlanReady) and event.dry_run and not event.conflicts:
-                # The plan itself: a dry run names what a real run would send, one line per file.
-                for filename in event.to_upload:
-                    self._display("info", f"{filename}: would be uploaded")
 
     def close(self) -> None:
         """Take the progress display off the screen; safe to call more than once."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch.publish.plugin.interface import PublisherInterface
 
+from ._shared import failure_hint
 from .hatch_credentials import find_credentials, read_password, read_username, remember
 from .hatch_output import EventRenderer
 from .hatch_project import artifact_path, default_selection
@@ -91,7 +92,16 @@ class SafePublisher(PublisherInterface):
             renderer.close()
             if initialize_auth and exc.exit_code != 1:
                 remember(self.app, credentials)
-            self.app.abort(str(exc), code=exc.exit_code)
+            self.app.display_error(str(exc))
+            hint = failure_hint(
+                exc,
+                password_given=repository.password is not None,
+                credentials="pass -o user=USER -o auth=PASSWORD or set HATCH_INDEX_USER / HATCH_INDEX_AUTH",
+                skip_existing="pass -o skip-existing",
+            )
+            if hint:
+                self.app.display_info(hint)
+            self.app.abort(code=exc.exit_code)
             return
         finally:
             renderer.close()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
-from ._shared import EXIT_INTERRUPTED, display_path, positive_int
+from ._shared import EXIT_INTERRUPTED, display_path, failure_hint, positive_int
 
 if TYPE_CHECKING:
     from pdm.project import Project
@@ -136,10 +136,12 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     ui = project.core.ui
     renderer = EventRenderer(ui)
     hooks = HookManager(project, options.skip)
+    password_given = False
     try:
         hooks.try_emit("pre_publish")
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
+        password_given = target.password is not None
         if options.build:
             from pdm.cli.commands import build
 
@@ -163,7 +165,18 @@ def _run(project: Project, options: argparse.Namespace) -> int:
         )
     except PublishError as exc:
         renderer.close()
-        ui.error(escape(str(exc)))
+        # As ui.error, but one line, no highlighting inside file names and hashes (see pdm_output).
+        ui.echo(f"[error]ERROR:[/] {escape(str(exc))}", err=True, highlight=False, soft_wrap=True)
+        name = options.repository if options.repository and "://" not in options.repository else "NAME"
+        hint = failure_hint(
+            exc,
+            password_given=password_given,
+            credentials=f"pass -u USER -P PASSWORD, set PDM_PUBLISH_USERNAME / PDM_PUBLISH_PASSWORD, "
+            f"or run `pdm config repository.{name}.username USER` (and .password)",
+            skip_existing="pass --skip-existing",
+        )
+        if hint:
+            ui.echo(escape(hint), err=True, highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         renderer.close()

@@ -90,7 +90,9 @@ class EventRenderer:
         progress = self._open()
         task = self._tasks.get(filename)
         if task is None:
-            progress.console.print(f"Uploading [success]{escape(filename)}[/]", soft_wrap=True)
+            progress.console.print(
+                f"Uploading [success]{escape(filename)}[/]", soft_wrap=True, highlight=False
+            )
             self._tasks[filename] = progress.add_task(filename, total=size)
         else:  # a retry sends the file again from the first byte
             progress.reset(task, total=size)
@@ -153,11 +155,13 @@ class EventRenderer:
             return
         progress = self._progress
         if progress is not None and not progress.disable and progress.console.is_terminal:
-            # Bars on a terminal: lines go above them through their console (soft_wrap: one event, one
-            # line). Elsewhere (CI logs, -v) the bars are not redrawn, so lines keep their own stream.
-            progress.console.print(markup, soft_wrap=True)
+            # Bars on a terminal: lines go above them through their console. Elsewhere (CI logs, -v)
+            # the bars are not redrawn, so lines keep their own stream.
+            progress.console.print(markup, soft_wrap=True, highlight=False)
         else:
-            self.ui.echo(markup, err=err, verbosity=verbosity)
+            # soft_wrap: one event, one line (rich would break a hash at the terminal's width);
+            # highlight off: rich's highlighter bolds parts of file names, versions and hashes.
+            self.ui.echo(markup, err=err, verbosity=verbosity, highlight=False, soft_wrap=True)
 
 
 def _one_line(ratio: int | None = None) -> Column:

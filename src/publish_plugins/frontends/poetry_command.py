@@ -11,13 +11,14 @@ plugin, and the core (httpx and all) is only needed when one of the new options 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from cleo.helpers import option
 from poetry.console.commands.publish import PublishCommand
 
-from ._shared import display_path
+from ._shared import display_path, failure_hint
 from .poetry_output import EventRenderer, escape
 from .poetry_repository import EXIT_FAILURE, CommandProblem, resolve_repository
 
@@ -111,6 +112,12 @@ class SafePublishCommand(PublishCommand):
             f"Publishing <c1>{escape(package.pretty_name)}</c1> (<c2>{escape(package.version.text)}</c2>)"
             f" to <info>{escape(repository_name)}</info>"
         )
+        dist_path = self._dist_path(dist_dir)
+        if not dist_path.is_dir():
+            # The core's advice would include "name the files", and poetry publish takes none.
+            raise CommandProblem(
+                f"{dist_path} is not a folder; run poetry build first, or pass --build or --dist-dir DIR"
+            )
         renderer = EventRenderer(self.io)
         try:
             publish(
@@ -118,12 +125,24 @@ class SafePublishCommand(PublishCommand):
                 repository,
                 PublishOptions(mode="strict", dry_run=bool(self.option("dry-run"))),
                 project=ProjectRef(package.name, package.version.text),
-                dist_dir=self._dist_path(dist_dir),
+                dist_dir=dist_path,
                 on_event=renderer,
             )
         except PublishError as exc:
             renderer.close()
             self.line_error(f"<error>{escape(str(exc))}</error>")
+            name = "pypi" if repository_name == "PyPI" else repository_name
+            env_name = re.sub(r"[^A-Z0-9]", "_", name.upper())
+            hint = failure_hint(
+                exc,
+                password_given=repository.password is not None,
+                credentials=f"run `poetry config http-basic.{name} USER` (it asks for the "
+                f"password) or set POETRY_HTTP_BASIC_{env_name}_USERNAME / _PASSWORD",
+                skip_existing="use poetry's own --skip-existing instead (it skips by name only, "
+                "without comparing content)",
+            )
+            if hint:
+                self.line_error(escape(hint))
             return exc.exit_code
         renderer.close()
         return 0
