@@ -134,7 +134,8 @@ class PlanReady:
             return f"dry run: would upload {count} file(s): {', '.join(self.to_upload)}"
         if not count:
             if self.differing:
-                return f"nothing to upload: every file is already on the index ({self.differing} with other content)"
+                differing = f"{self.differing} with other content"
+                return f"nothing to upload: every file is already on the index ({differing})"
             return "nothing to upload: every file is already on the index"
         return f"uploading {count} file(s)"
 
