@@ -677,7 +677,8 @@ def test_progress_display_in_a_terminal(project: HatchProject, pypiserver: PypiS
         [str(project.hatch), "publish", "-p", "safe", *target(pypiserver)],
         cwd=project.root,
         # hatch turns interactive output off when CI is set (as it is in CI runs): a person's terminal has none.
-        env={key: value for key, value in project.env.items() if key not in ("NO_COLOR", "CI")} | {"TERM": "xterm"},
+        env={key: value for key, value in project.env.items() if key not in ("NO_COLOR", "CI")}
+        | {"TERM": "xterm"},
     )
     assert code == 0, output
     assert f"Uploading {wheel.name}" in output
