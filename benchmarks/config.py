@@ -15,7 +15,10 @@ class Config:
     small_kib: float = 16.0
     conflict_index: int = 3  # S3: the conflicting wheel's place in upload order (0 = first)
     repeats: int = 5
-    big_repeats: int = 5
+    # A 512 MiB upload is bound by pypiserver (~90 MB/s): 3 runs keep a full run near 25 minutes.
+    big_repeats: int = 3
+    # S6 for PDM and poetry is one invocation per project (20): 3 runs of 20 invocations each.
+    per_project_repeats: int = 3
     load_runs: int = 20
     startup_runs: int = 10
     hash_mib: int = 512
@@ -33,6 +36,7 @@ class Config:
             small_kib=4.0,
             repeats=1,
             big_repeats=1,
+            per_project_repeats=1,
             load_runs=3,
             startup_runs=3,
             hash_mib=64,

@@ -133,7 +133,7 @@ def _short(frame: str, *, with_line: bool) -> str:
 
 def import_times(python: Path, root: Path, top: int = 12) -> list[tuple[str, int, int]]:
     """(module, self µs, cumulative µs) of the slowest imports of the standalone CLI's run path."""
-    code = "import publish_plugins.frontends.cli, publish_plugins.run"
+    code = "import publish_plugins.frontends.cli; from publish_plugins import publish"
     env = clean_env({}, root / "home" / "importtime")
     subprocess.run([str(python), "-c", code], env=env, capture_output=True, check=False)  # bytecode cache
     done = subprocess.run(

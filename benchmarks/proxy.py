@@ -205,23 +205,32 @@ class CountingProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection((HOST, self.upstream_port))
-            except OSError:
-                client.close()
-                continue
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self.stats.connections += 1
-                self._sockets.update((client, upstream))
-            parser = _RequestParser(self.stats, self._lock)
-            pair = _Pair(client, upstream)
-            directions = ((self._client_to_server, (pair, parser)), (self._server_to_client, (pair, parser)))
-            for target, args in directions:
-                thread = threading.Thread(target=target, args=args, daemon=True)
-                thread.start()
-                self._threads.append(thread)
+                self._sockets.add(client)
+            # Connect upstream in the connection's own thread: a slow connect (pypiserver's listen
+            # backlog is 5; a dropped SYN is retried after 1 s) must stall that connection only, as
+            # it would without the relay, not every connection accepted after it.
+            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection((HOST, self.upstream_port))
+        except OSError:
+            client.close()
+            return
+        for sock in (client, upstream):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            self._sockets.add(upstream)
+        parser = _RequestParser(self.stats, self._lock)
+        pair = _Pair(client, upstream)
+        answers = threading.Thread(target=self._server_to_client, args=(pair, parser), daemon=True)
+        answers.start()
+        self._threads.append(answers)
+        self._client_to_server(pair, parser)
 
     def _client_to_server(self, pair: _Pair, parser: _RequestParser) -> None:
         while True:

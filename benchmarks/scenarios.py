@@ -29,6 +29,7 @@ class Scenario:
     repeats: int
     phases: tuple[str, ...] = ("",)  # S5 runs "fresh" then "again" on the same server
     only: frozenset[str] | None = None  # restrict to these tools (the S6 scaling variants)
+    per_project_repeats: int | None = None  # fewer runs for tools that run once per project (S6)
 
     def rows(self) -> list[str]:
         return [f"{self.key} {phase}".strip() for phase in self.phases]
@@ -88,7 +89,12 @@ def build_scenarios(config: Config, root: Path, wanted: Sequence[str]) -> list[S
     if "S6" in wanted:
         base = _many(made, projects, "S6", files=config.s6_files, count=config.s6_projects, config=config)
         title = f"preflight: {config.s6_files} small files over {config.s6_projects} projects, all present"
-        scenarios.append(Scenario("S6", title, base, [f.path for f in base.files], config.repeats))
+        preload = [f.path for f in base.files]
+        scenarios.append(
+            Scenario(
+                "S6", title, base, preload, config.repeats, per_project_repeats=config.per_project_repeats
+            )
+        )
         if config.scaling:
             only = frozenset({"safe-publish", "uv"})
             for key, files, count in (
@@ -149,6 +155,9 @@ def run_all(scenarios: Sequence[Scenario], tools: Sequence[Tool], root: Path, ru
             ]
             for repeat in range(scenario.repeats):
                 for tool in chosen:
+                    limit = scenario.per_project_repeats if tool.per_project else None
+                    if limit is not None and repeat >= limit:
+                        continue
                     _run_one(scenario, tool, repeat, pool=pool, root=root, runlog=runlog)
     finally:
         pool.close()

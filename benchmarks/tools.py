@@ -44,6 +44,7 @@ class Tool:
     venv: Path | None  # where to look first; None: beside this interpreter, then PATH
     build: Callable[[Tool, Context], list[Invocation]]
     probe: Callable[[Tool, Path], str | None] | None = None  # None when usable, else why not
+    per_project: bool = False  # publishes a project's dist/: one invocation per project folder
     path: Path | None = None
     unavailable: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -278,14 +279,16 @@ def all_tools() -> list[Tool]:
         Tool("safe-publish", "safe-publish", "ours", None, "safe-publish", BENCH_VENV, _safe_publish),
         Tool("hatch-safe", "hatch publish -p safe", "ours", "hatch", "hatch", VENVS / "hatch", _hatch_safe,
              _probe_hatch),
-        Tool("pdm-safe", "pdm safe-publish", "ours", "pdm", "pdm", VENVS / "pdm", _pdm_safe, _probe_pdm),
+        Tool("pdm-safe", "pdm safe-publish", "ours", "pdm", "pdm", VENVS / "pdm", _pdm_safe, _probe_pdm,
+             per_project=True),
         Tool("poetry-strict", "poetry publish --skip-existing-strict", "ours", "poetry", "poetry",
-             VENVS / "poetry", _poetry_strict, _probe_poetry),
+             VENVS / "poetry", _poetry_strict, _probe_poetry, per_project=True),
         Tool("twine", "twine upload", "peer", None, "twine", BENCH_VENV, _twine),
         Tool("uv", "uv publish --check-url", "peer", None, "uv", BENCH_VENV, _uv),
-        Tool("pdm", "pdm publish --skip-existing", "peer", "pdm", "pdm", VENVS / "pdm", _pdm_own),
+        Tool("pdm", "pdm publish --skip-existing", "peer", "pdm", "pdm", VENVS / "pdm", _pdm_own,
+             per_project=True),
         Tool("poetry", "poetry publish --skip-existing", "peer", "poetry", "poetry", VENVS / "poetry",
-             _poetry_own),
+             _poetry_own, per_project=True),
         Tool("hatch", "hatch publish", "peer", "hatch", "hatch", VENVS / "hatch", _hatch_own),
         Tool("curl", "curl -F (floor)", "floor", None, "curl", None, _curl),
     ]  # fmt: skip
@@ -314,7 +317,7 @@ def display_command(tool: Tool, files: FileSet, scratch: Path) -> str:
     if tool.path is not None:
         shown[0] = tool.path.name
     text = " ".join(_quote(s) for s in shown)
-    if len(invocations) > 1 or tool.key in ("pdm", "pdm-safe", "poetry", "poetry-strict"):
+    if len(invocations) > 1 or tool.per_project:
         text += "  (in each project folder)"
     return text
 
