@@ -17,25 +17,43 @@ from .tools import Context, Tool
 from .venvs import BENCH_VENV
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::(?P<line>\d+))?\)$")
-Matcher = Callable[[list[str]], bool]
+Matcher = Callable[[str, list[str]], bool]  # (thread name, frames root first) -> in this category
+_IDLE_LEAVES = ("_worker (", "Condition.wait (", "Thread.join (", "Event.wait (", "_wait_for_tstate_lock (")
 CATEGORIES: tuple[tuple[str, Matcher], ...] = (
-    ("importing modules", lambda frames: any("_find_and_load" in f for f in frames)),
+    ("importing modules", lambda thread, frames: any("_find_and_load" in f for f in frames)),
+    # py-spy counts some blocked pool threads as active; these samples are waits, not work.
     (
-        "hashing before the upload (file_digests)",
-        lambda frames: any("file_digests" in f or "_hash_parallel" in f for f in frames),
+        "waiting in thread pools (sampled as active)",
+        lambda thread, frames: frames[-1].startswith(_IDLE_LEAVES),
     ),
     (
-        "hashing while streaming (UploadBody)",
-        lambda frames: any("UploadBody.__iter__" in f for f in frames) and "update" in frames[-1],
+        "hashing files (file_digests and its threads)",
+        lambda thread, frames: (
+            "publish-plugins-hash" in thread
+            or "publish-plugins-digests" in thread
+            # A pool worker whose innermost Python frame is _WorkItem.run is inside a C call submitted
+            # to the pool: in this code base only hasher.update is (hashing._hash_parallel).
+            or frames[-1].startswith("_WorkItem.run (")
+            or any("file_digests" in f or "_hash_parallel" in f for f in frames)
+        ),
     ),
-    ("reading archives (metadata)", lambda frames: any("read_distribution" in f for f in frames)),
     (
-        "TLS set-up (loading the CA bundle)",
-        lambda frames: any("create_default_context" in f or "load_verify_locations" in f for f in frames),
+        "streaming upload bodies (read + sha256)",
+        lambda thread, frames: frames[-1].startswith("UploadBody.__iter__ ("),
+    ),
+    ("reading archives (metadata)", lambda thread, frames: any("read_distribution" in f for f in frames)),
+    (
+        "TLS set-up (loading CA bundles)",
+        lambda thread, frames: any(
+            "create_default_context" in f or "load_verify_locations" in f or "load_default_certs" in f
+            for f in frames
+        ),
     ),
     (
-        "HTTP send/receive (httpx, httpcore, h11, ssl, socket)",
-        lambda frames: any(k in f for f in frames for k in ("httpcore", "/h11/", "socket.py", "ssl.py")),
+        "HTTP send/receive (httpx, httpcore, h11, socket)",
+        lambda thread, frames: any(
+            k in f for f in frames for k in ("httpcore", "/h11/", "socket.py", "ssl.py")
+        ),
     ),
 )
 
@@ -96,7 +114,7 @@ def summarize(path: Path, top: int = 12) -> dict[str, object]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = stack.split(";")[1:]  # the first entry names the thread
+        thread, *frames = stack.split(";")  # the first entry names the thread: "thread (id): name"
         if not frames:
             continue
         samples += count
@@ -104,7 +122,7 @@ def summarize(path: Path, top: int = 12) -> dict[str, object]:
         for name in {_short(frame, with_line=False) for frame in frames}:
             inclusive[name] += count
         for category, matches in CATEGORIES:
-            if matches(frames):
+            if matches(thread, frames):
                 categories[category] += count
                 break
         else:

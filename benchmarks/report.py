@@ -627,7 +627,12 @@ class Report:
             note = ""
             if host:
                 own = self.get("S5 fresh", host)
-                note = f"the host's own publish peaks at {own.rss_mib:.0f} MiB here" if own else ""
+                note = (
+                    f"the host's own publish peaks at {own.rss_mib:.0f} MiB here; the front end adds "
+                    f"{s.rss_mib - own.rss_mib:+.0f} MiB (the host process itself is part of the figure)"
+                    if own
+                    else ""
+                )
             rows.append([name, f"{s.rss_mib:.0f} MiB", self._verdict(s.rss_mib <= 64), note])
         return rows
 
@@ -811,9 +816,11 @@ class Report:
         prof = (self.data.get("profiles") or {}).get(row)
         if not prof or "error" in prof or not prof.get("samples"):
             return ""
-        total = prof["samples"]
-        top = ", ".join(f"{name} {100 * count / total:.0f} %" for name, count in prof["categories"][:3])
-        return f"; profile: {top}"
+        # Shares of the samples that were work: py-spy's "active" waits are left out.
+        work = [(name, count) for name, count in prof["categories"] if not name.startswith("waiting")]
+        total = sum(count for _, count in work) or 1
+        top = ", ".join(f"{name} {100 * count / total:.0f} %" for name, count in work[:3])
+        return f"; CPU profile: {top}"
 
 
 def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
