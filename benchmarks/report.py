@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .harness import PASSWORD
-from .startup import IMPORT_RUN_PATH
+from .startup import IMPORT_RUN_PATH, IMPORT_STACK
 
 MIB = 1024 * 1024
 OURS = ("safe-publish", "hatch-safe", "pdm-safe", "poetry-strict")
@@ -246,8 +246,15 @@ class Report:
         d = self.data
         c = d["config"]
         self.add("## Setup", "")
+        workdir = str(d.get("workdir", ""))
+        where = (
+            "on tmpfs (`/dev/shm`), so disk write-back adds no noise to the server's answers"
+            if workdir.startswith("/dev/shm")
+            else f"in `{workdir or '?'}`"
+        )
         self.add(
             *SETUP,
+            f"- Distributions, package folders and logs live {where}.",
             f"- Repeats: {c['repeats']} per tool and scenario (S5: {c['big_repeats']}; S6 for the tools "
             f"that run once per project: {c.get('per_project_repeats', c['repeats'])}), interleaved across "
             f"tools. Release: {c['release_wheels']} wheels of {c['wheel_mib']:g} MiB + an sdist; large "
@@ -740,10 +747,15 @@ class Report:
             verdict = self._verdict(figure <= 10)
             if figure > 10 and low * 1000 <= 10:
                 verdict = "**met** (within noise)"
-            note = (
+            interval = (
                 f"95 % interval of the paired CPU median {low * 1000:+.1f} to {high * 1000:+.1f} ms; "
-                f"wall: difference of the medians {added:+.1f} ms, paired {paired:+.1f} ms, run-to-run "
-                f"spread of the host alone {spread:.0f} ms; the plugin's own imports take {imports:.1f} ms"
+                if not math.isnan(low)
+                else ""
+            )
+            note = (
+                f"{interval}wall: difference of the medians {added:+.1f} ms, paired {paired:+.1f} ms, "
+                f"run-to-run spread of the host alone {spread:.0f} ms; the plugin's own imports take "
+                f"{imports:.1f} ms"
             )
             rows.append(
                 [f"plugin load ≤ 10 ms: `{item['command']}`", f"{figure:+.1f} ms CPU (paired median)",
@@ -799,10 +811,17 @@ class Report:
         bare = startup.get("python -c pass")
         other = startup.get(peer_startup)
         parts = []
+        stack = startup.get(IMPORT_STACK)
         if imp and bare:
             parts.append(
                 f"interpreter start {fmt_ms(_median(bare['runs']))} ms + importing the core "
                 f"{fmt_ms(_median(imp['runs']) - _median(bare['runs']))} ms"
+            )
+        if stack and peer.wall:
+            floor = _median(stack["runs"])
+            parts.append(
+                f"floor of any Python tool on httpx and packaging: `{IMPORT_STACK}` takes {fmt_ms(floor)} ms, "
+                f"{floor / peer.wall:.2f}x of the peer's whole run"
             )
         if other:
             parts.append(f"`{peer_startup}` takes {fmt_ms(_median(other['runs']))} ms")

@@ -22,6 +22,9 @@ from .venvs import BENCH_VENV, VENVS, ensure_bare_venv
 
 HOSTS = ("hatch", "pdm", "poetry")
 IMPORT_RUN_PATH = "python -c 'import publish_plugins.frontends.cli; from publish_plugins import publish'"
+# What any Python tool built on httpx and packaging pays before its first request: the run imports these
+# lazily, so IMPORT_RUN_PATH alone no longer includes them.
+IMPORT_STACK = "python -c 'import httpx, httpcore, packaging.metadata'"
 COMMANDS: tuple[tuple[str, ...], ...] = (("--version",), ("publish", "--help"))
 
 
@@ -225,6 +228,7 @@ def measure_startup(root: Path, runs: int, python: Path, safe_publish: Path | No
             "import publish_plugins.frontends.cli; from publish_plugins import publish",
         ],
     }
+    commands[IMPORT_STACK] = [str(python), "-c", "import httpx, httpcore, packaging.metadata"]
     if safe_publish is not None:
         commands["safe-publish --version"] = [str(safe_publish), "--version"]
     for name in ("uv", "twine"):

@@ -72,6 +72,9 @@ class IndexChecker:
     def decide(self, dist: Distribution, page: ProjectFiles | None) -> Decision:
         """The policy's decision for one local file against what the page lists with its identity."""
         remote = page.matching(dist.identity) if page else []
+        if not remote:
+            # Nothing to compare with: the digest is not needed yet (the upload computes or takes it then).
+            return decide(LocalFacts(dist.filename, {}), [], self.options.mode)
         facts = [self._remote_facts(entry) for entry in remote]
         local = LocalFacts(dist.filename, dist.digests({fact.algorithm for fact in facts} | {"sha256"}))
         decision = decide(local, facts, self.options.mode)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import platform
 import ssl
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from ._httpx import httpx
@@ -14,30 +17,61 @@ from .settings import Repository
 __all__ = ["USER_AGENT", "basic_auth", "describe_error", "make_client"]
 
 # Not "twine": pypiserver answers a twine User-Agent with 400 instead of 409 (research/indexes.md §1).
-USER_AGENT = (
-    f"publish-plugins/{__version__} httpx/{httpx.__version__} "
-    f"{platform.python_implementation()}/{platform.python_version()}"
-)
+# sys rather than the platform module, which costs more to import than the whole User-Agent is worth.
+_IMPLEMENTATION = {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name, sys.implementation.name)
+_PYTHON_VERSION = ".".join(map(str, sys.version_info[:3]))
+USER_AGENT = f"publish-plugins/{__version__} httpx/{httpx.__version__} {_IMPLEMENTATION}/{_PYTHON_VERSION}"
 
 
 def make_client(repository: Repository, *, connections: int) -> httpx.Client:
     """A client shared by the index check and the uploads, so connections are reused."""
+    for path in (repository.ca_cert, repository.client_cert, repository.client_key):
+        if path and not Path(path).is_file():
+            raise UsageError(f"{path}: no such certificate file")
     timeout = httpx.Timeout(repository.timeout, connect=min(repository.timeout, 30.0))
+    size = max(connections, 1) + 4
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    # A proxy from the environment gets its transport from httpx, built now with our TLS settings.
+    proxied = any(key in ("http", "https", "all") for key in urllib.request.getproxies())
     return httpx.Client(
-        verify=_tls_context(repository),
+        verify=_tls_context(repository) if proxied else True,
+        transport=_TransportByScheme(lambda: _tls_context(repository), limits),
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
-        limits=httpx.Limits(
-            max_connections=max(connections, 1) + 4, max_keepalive_connections=max(connections, 1) + 4
-        ),
         follow_redirects=False,
     )
 
 
+class _TransportByScheme(httpx.BaseTransport):
+    """Plain-HTTP requests go through a transport without a trust store; the TLS one is built on the first
+    https request, because loading the system's and certifi's certificates is most of a re-run's set-up
+    time against a local index."""
+
+    def __init__(self, tls_context: Callable[[], ssl.SSLContext], limits: httpx.Limits) -> None:
+        self._tls_context = tls_context
+        self._limits = limits
+        self._plain = httpx.HTTPTransport(verify=False, limits=limits)
+        self._tls: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "http":
+            return self._plain.handle_request(request)
+        return self._tls_transport().handle_request(request)
+
+    def _tls_transport(self) -> httpx.HTTPTransport:
+        with self._lock:
+            if self._tls is None:
+                self._tls = httpx.HTTPTransport(verify=self._tls_context(), limits=self._limits)
+            return self._tls
+
+    def close(self) -> None:
+        self._plain.close()
+        if self._tls is not None:
+            self._tls.close()
+
+
 def _tls_context(repository: Repository) -> ssl.SSLContext:
-    for path in (repository.ca_cert, repository.client_cert, repository.client_key):
-        if path and not Path(path).is_file():
-            raise UsageError(f"{path}: no such certificate file")
     try:
         if not repository.verify:
             # Not verifying the server is no reason to withhold a client certificate it may require.

@@ -9,6 +9,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -39,7 +40,8 @@ class DistributionError(ValueError):
 class Distribution:
     """A validated local distribution file.
 
-    Digests are computed on demand and cached, so a file that is skipped is read only once (for sha256).
+    Digests are computed on demand and cached, so a file that is skipped is read only once (for sha256);
+    ``prefetched`` holds digests being computed in the background, taken before hashing anew.
     """
 
     path: Path
@@ -51,6 +53,7 @@ class Distribution:
     pyversion: str
     size: int
     metadata: RawMetadata
+    prefetched: Future[dict[str, str]] | None = field(default=None, repr=False)
     _digests: dict[str, str] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -62,11 +65,22 @@ class Distribution:
     def sha256(self) -> str:
         return self.digests(["sha256"])["sha256"]
 
+    def known_sha256(self) -> str | None:
+        """The sha256 if it is already known, without waiting or reading the file."""
+        future = self.prefetched
+        if "sha256" not in self._digests and future is not None and future.done() and not future.cancelled():
+            return future.result().get("sha256")
+        return self._digests.get("sha256")
+
     def digests(self, algorithms: Iterable[str]) -> dict[str, str]:
         """Digests by algorithm name (hashlib names, or ``blake2_256``), computed in one pass when missing."""
         wanted = list(dict.fromkeys(algorithms))
         with self._lock:
             missing = [name for name in wanted if name not in self._digests]
+            if missing and self.prefetched is not None and not self.prefetched.cancelled():
+                self._digests.update(self.prefetched.result())
+                self.prefetched = None
+                missing = [name for name in wanted if name not in self._digests]
             if missing:
                 self._digests.update(file_digests(self.path, missing))
             return {name: self._digests[name] for name in wanted}
@@ -314,11 +328,17 @@ _FORM_NAMES: dict[str, str] = {
 }
 
 
-def upload_form_fields(dist: Distribution, digests: dict[str, str]) -> list[tuple[str, str]]:
-    """The legacy upload form (without the file): action, protocol, file type, metadata and digests.
+# sha256 only, as uv sends it and twine since 6.2 (no md5): every index that checks a digest checks this
+# one (Warehouse needs at least one; Gitea requires sha256), and md5 and blake2 would triple the hashing.
+UPLOAD_DIGESTS = ("sha256",)
+
+
+def upload_form_fields(dist: Distribution) -> list[tuple[str, str]]:
+    """The legacy upload form (without the file): action, protocol, file type, metadata and digest.
 
     Name and version come first: devpi reads them before anything else.
     """
+    digests = dist.digests(UPLOAD_DIGESTS)
     meta = dist.metadata
     fields: list[tuple[str, str]] = [
         (":action", "file_upload"),
@@ -342,11 +362,5 @@ def upload_form_fields(dist: Distribution, digests: dict[str, str]) -> list[tupl
             fields.extend((form_name, str(item)) for item in value)
         else:
             fields.append((form_name, str(value)))
-    for algorithm, form_name in (
-        ("md5", "md5_digest"),
-        ("sha256", "sha256_digest"),
-        ("blake2_256", "blake2_256_digest"),
-    ):
-        if algorithm in digests:
-            fields.append((form_name, digests[algorithm]))
+    fields.extend((f"{algorithm}_digest", digests[algorithm]) for algorithm in UPLOAD_DIGESTS)
     return fields

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["CHUNK_SIZE", "HASH_PREFERENCE", "Hasher", "file_digests", "new_hasher", "strongest_hash"]
+__all__ = [
+    "CHUNK_SIZE",
+    "HASH_PREFERENCE",
+    "DigestPrefetch",
+    "Hasher",
+    "file_digests",
+    "new_hasher",
+    "strongest_hash",
+]
 
 CHUNK_SIZE = 1024 * 1024
 # Strongest first (DESIGN.md). md5 is last: a match on md5 alone is weak and gets a warning.
 HASH_PREFERENCE = ("sha512", "sha384", "sha256", "blake2b", "md5")
+# While the run's main thread imports and parses, a background hasher gets the GIL back only every switch
+# interval (5 ms) between chunks: large chunks keep it hashing most of the time.
+_PREFETCH_CHUNK_SIZE = 4 * CHUNK_SIZE
 # Below this size, thread hand-offs cost more than they save.
 _PARALLEL_THRESHOLD = 8 * CHUNK_SIZE
 
@@ -37,6 +49,7 @@ def file_digests(
     algorithms: Iterable[str],
     *,
     on_chunk: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> dict[str, str]:
     """Hex digests of ``path`` for every algorithm, reading the file once.
 
@@ -50,7 +63,7 @@ def file_digests(
         if len(hashers) > 1 and size >= _PARALLEL_THRESHOLD:
             _hash_parallel(stream, list(hashers.values()), on_chunk)
         else:
-            while chunk := stream.read(CHUNK_SIZE):
+            while chunk := stream.read(chunk_size):
                 for hasher in hashers.values():
                     hasher.update(chunk)
                 if on_chunk is not None:
@@ -71,6 +84,38 @@ def _hash_parallel(stream: object, hashers: list[Hasher], on_chunk: Callable[[in
             if on_chunk is not None:
                 on_chunk(len(chunk))
             chunk = following
+
+
+class DigestPrefetch:
+    """Digests of files computed in background threads from the start of a run.
+
+    hashlib releases the GIL, so the files are hashed on the other cores while the run imports its HTTP
+    stack, reads the archives and asks the index: on a re-run the digests are ready when they are needed.
+    A file that cannot be hashed here (gone, unreadable, not a regular file) gets no result; whoever needs
+    its digest reads it again and reports the error.
+    """
+
+    def __init__(self, paths: Sequence[Path], algorithms: Sequence[str]) -> None:
+        self._algorithms = tuple(algorithms)
+        workers = 1
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish-plugins-prefetch")
+        self._futures = {path: self._pool.submit(self._digests, path) for path in paths}
+
+    def result(self, path: Path) -> Future[dict[str, str]] | None:
+        return self._futures.get(path)
+
+    def close(self) -> None:
+        """Drop what has not started; a file being hashed is finished in the background."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _digests(self, path: Path) -> dict[str, str]:
+        try:
+            # Never open a FIFO or a device: reading it could block forever.
+            if not stat.S_ISREG(path.stat().st_mode):
+                return {}
+            return file_digests(path, self._algorithms, chunk_size=_PREFETCH_CHUNK_SIZE)
+        except OSError:
+            return {}
 
 
 def strongest_hash(hashes: Mapping[str, str]) -> tuple[str, str] | None:

@@ -3,16 +3,14 @@ upload, re-check on rejection, report."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._httpx import httpx
-from .checker import IndexChecker
-from .client import basic_auth, make_client
-from .distribution import Distribution, DistributionError, read_distribution
 from .errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -34,12 +32,16 @@ from .events import (
     PlanReady,
     ignore_events,
 )
+from .hashing import DigestPrefetch
+from .plan import PENDING, PlannedFile
 from .policy import Conflict, Decision, Skip, Upload
 from .report import Action, FileRecord, build_report, write_report
 from .selection import ProjectRef, select_files
 from .settings import PublishOptions, Repository
-from .uploader import PENDING, PlannedFile, Uploader
-from .urls import check_url_for, devpi_check_url, is_loopback, redact, same_origin
+
+if TYPE_CHECKING:
+    from ._httpx import httpx
+    from .distribution import Distribution
 
 __all__ = ["PublishResult", "publish"]
 
@@ -78,7 +80,7 @@ def publish(
         run.finish(exc.exit_code)
         raise
     except BaseException:
-        run.finish(EXIT_FAILURE)
+        run.finish(EXIT_FAILURE, interrupted=True)
         raise
     run.finish(EXIT_OK)
     return PublishResult(run.records, EXIT_OK, run.check_url)
@@ -91,13 +93,31 @@ class _Run:
     emit: EventListener
     records: list[FileRecord] = field(default_factory=list)
     check_url: str | None = None
+    prefetch: DigestPrefetch | None = None
+    planned: list[PlannedFile] = field(default_factory=list)
 
     def execute(self, paths: list[Path], *, project: ProjectRef | None, dist_dir: Path) -> None:
         selection = select_files(paths, dist_dir=dist_dir, project=project)
         for path, reason in selection.ignored:
             self.records.append(FileRecord(path, Path(path).name, None, None, None, "ignored", reason))
             self.emit(FileIgnored(path, reason))
-        planned = self._read_all(selection.files)
+        # Hash from the start, on the other cores, while the HTTP stack and packaging load below (they are
+        # imported here, not at the top, for that reason): a re-run's digests are ready when needed.
+        # In upload order (wheels, then sdists), so the first upload's digest is the first one ready.
+        order = sorted(selection.files, key=lambda path: (not path.name.endswith(".whl"), path.name))
+        self.prefetch = DigestPrefetch(order, ["sha256"])
+        try:
+            _load_stack()
+            self._check_and_upload(self._read_all(selection.files))
+        finally:
+            self.prefetch.close()
+
+    def _check_and_upload(self, planned: list[PlannedFile]) -> None:
+        from .checker import IndexChecker
+        from .client import make_client
+        from .uploader import Uploader
+        from .urls import redact
+
         with make_client(self.repository, connections=max(self.options.jobs, 8)) as client:
             self.check_url = self._resolve_check_url(client)
             self._warn_about_transport(self.check_url)
@@ -107,6 +127,7 @@ class _Run:
             pages = checker.fetch_all(projects)
             for item in planned:
                 item.decision = checker.decide(item.dist, pages[item.dist.project])
+                item.record.sha256 = item.dist.known_sha256()
                 self._apply(item, item.decision)
             conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
             uploads = [item for item in planned if isinstance(item.decision, Upload)]
@@ -134,8 +155,13 @@ class _Run:
             if key in seen:
                 problems.append(InvalidDistribution(str(path), f"given more than once (as {seen[key]})"))
             seen.setdefault(key, str(path))
+        from .distribution import Distribution
+
         with ThreadPoolExecutor(max_workers=min(_READ_WORKERS, max(1, len(seen)))) as pool:
             results = list(pool.map(_read, [Path(text) for text in seen.values()]))
+        for result in results:
+            if isinstance(result, Distribution) and self.prefetch is not None:
+                result.prefetched = self.prefetch.result(result.path)
         dists = [result for result in results if isinstance(result, Distribution)]
         problems.extend(result for result in results if isinstance(result, InvalidDistribution))
         by_identity: dict[object, Distribution] = {}
@@ -158,14 +184,16 @@ class _Run:
         dists.sort(key=lambda d: (d.filetype == "sdist", d.filename))
         planned = []
         for dist in dists:
-            record = FileRecord(
-                str(dist.path), dist.filename, dist.project, dist.version, dist.sha256, "failed", ""
-            )
+            record = FileRecord(str(dist.path), dist.filename, dist.project, dist.version, None, "failed", "")
             self.records.append(record)
             planned.append(PlannedFile(dist, record))
+        self.planned = planned
         return planned
 
     def _resolve_check_url(self, client: httpx.Client) -> str:
+        from .client import basic_auth
+        from .urls import check_url_for, devpi_check_url, redact
+
         if self.repository.check_url:
             return self.repository.check_url
         derived = check_url_for(self.repository.upload_url)
@@ -176,6 +204,9 @@ class _Run:
         return derived
 
     def _warn_about_transport(self, check_url: str) -> None:
+        from ._httpx import httpx
+        from .urls import is_loopback, redact, same_origin
+
         url = httpx.URL(self.repository.upload_url)
         if self.repository.password and url.scheme == "http" and not is_loopback(url):
             self.emit(
@@ -214,16 +245,30 @@ class _Run:
             record.action = "skipped-identical"
             self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason))
 
-    def finish(self, exit_code: int) -> None:
+    def finish(self, exit_code: int, *, interrupted: bool = False) -> None:
         """Settle the records, write the report if asked for, and send Finished."""
+        for item in self.planned:
+            if item.record.sha256 is None:
+                item.record.sha256 = item.dist.known_sha256()
+            if item.record.sha256 is None and self.options.report_path is not None and not interrupted:
+                # The report lists every valid file's sha256, also of files the run never needed to hash.
+                with contextlib.suppress(OSError):
+                    item.record.sha256 = item.dist.sha256
         for record in self.records:
             if record.reason == PENDING:
                 record.reason = "not uploaded: the run stopped before uploading"
         if self.options.report_path is not None:
+            try:
+                from .urls import redact
+
+                repository_url = redact(self.repository.upload_url)
+                check_url = redact(self.check_url) if self.check_url else None
+            except ImportError:  # a broken install, reported already: no URL rather than one with secrets
+                repository_url, check_url = "<not shown>", None
             report = build_report(
                 self.records,
-                repository_url=redact(self.repository.upload_url),
-                check_url=redact(self.check_url) if self.check_url else None,
+                repository_url=repository_url,
+                check_url=check_url,
                 mode=self.options.mode,
                 dry_run=self.options.dry_run,
                 exit_code=exit_code,
@@ -248,10 +293,23 @@ class _Run:
         )
 
 
+def _load_stack() -> None:
+    """Import what the run needs beyond its first steps (httpx, packaging's metadata), or say why not.
+
+    A front end imports the core at once and reports a core that cannot load; these modules load here,
+    after hashing has started, so a missing or broken dependency is reported the same way from here.
+    """
+    try:
+        from . import checker, distribution, uploader  # noqa: F401
+    except ImportError as exc:
+        raise PublishError(f"publish-plugins cannot load its core: {exc}") from None
+
+
 def _read(path: Path) -> Distribution | InvalidDistribution:
+    from .distribution import DistributionError, read_distribution
+
     try:
         dist = read_distribution(path)
-        dist.digests(["sha256"])
     except DistributionError as exc:
         return exc.problem
     except OSError as exc:
@@ -260,6 +318,8 @@ def _read(path: Path) -> Distribution | InvalidDistribution:
 
 
 def _exists(client: httpx.Client, url: str, auth: httpx.Auth | None) -> bool:
+    from ._httpx import httpx
+
     try:
         response = client.head(url, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False)
     except httpx.HTTPError:

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from ._httpx import httpx
 from .checker import IndexChecker
@@ -25,26 +24,14 @@ from .events import (
     UploadProgress,
     UploadStarted,
 )
+from .plan import PENDING, PlannedFile
 from .policy import Conflict, Decision, Skip, Upload
-from .report import FileRecord
 from .retry import RETRYABLE_STATUS, is_retryable_error
 from .settings import PublishOptions, Repository
 from .upload import FileChangedError, UploadBody, send_upload, server_message
 from .urls import redact
 
-__all__ = ["PENDING", "PlannedFile", "Uploader"]
-
-PENDING = "pending upload"
-_UPLOAD_DIGESTS = ("sha256", "md5", "blake2_256")
-
-
-@dataclass
-class PlannedFile:
-    """A local file, its record in the report, and the decision the check made for it."""
-
-    dist: Distribution
-    record: FileRecord
-    decision: Decision | None = None
+__all__ = ["Uploader"]
 
 
 class Uploader:
@@ -71,18 +58,11 @@ class Uploader:
         wheels = [item for item in uploads if item.dist.filetype == "bdist_wheel"]
         sdists = [item for item in uploads if item.dist.filetype == "sdist"]
         failures: list[PublishError] = []
-        # The upload form needs md5 and blake2 as well; hash the next files while earlier ones are sent.
-        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-plugins-digests")
-        for item in [*wheels, *sdists]:
-            prefetch.submit(item.dist.digests, _UPLOAD_DIGESTS)
-        try:
-            for batch in (wheels, sdists):
-                if not batch or self._stop.is_set():
-                    continue
-                with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
-                    failures.extend(error for error in pool.map(self._upload_guarded, batch) if error)
-        finally:
-            prefetch.shutdown(wait=True, cancel_futures=True)
+        for batch in (wheels, sdists):
+            if not batch or self._stop.is_set():
+                continue
+            with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+                failures.extend(error for error in pool.map(self._upload_guarded, batch) if error)
         for item in uploads:
             if item.record.reason == PENDING:
                 item.record.reason = "not attempted: the run stopped after an earlier failure"
@@ -114,7 +94,7 @@ class Uploader:
 
     def _upload_one(self, item: PlannedFile) -> None:
         dist = item.dist
-        fields = upload_form_fields(dist, dist.digests(_UPLOAD_DIGESTS))
+        fields = upload_form_fields(dist)
         retry = self.options.retry
         attempt = 0
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -201,6 +202,25 @@ def test_report_written_on_conflict(
     assert data["exit_code"] == 3
     assert data["files"][0]["action"] == "conflict"
     assert data["files"][0]["index_hash"].startswith("sha256:")
+
+
+def test_report_lists_every_valid_files_sha256_after_a_conflict(
+    any_index: Index, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """The run hashes a file before the upload only when the index has it; the report still gives the
+    sha256 of every valid file, also of the one a conflict stopped before it was needed."""
+    publish([dists.wheel(unique_name, "1.0")], _repo(any_index))
+    other = DistFactory(tmp_path / "c")
+    changed = other.wheel(unique_name, "1.0", payload=b"x")
+    fresh = other.sdist(unique_name, "1.0")
+    report = tmp_path / "r.json"
+    with pytest.raises(ConflictError):
+        publish([changed, fresh], _repo(any_index), PublishOptions(report_path=report))
+    by_name = {entry["filename"]: entry for entry in json.loads(report.read_text())["files"]}
+    for path in (changed, fresh):
+        assert by_name[path.name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert by_name[fresh.name]["action"] == "failed"
+    assert by_name[fresh.name]["index_hash"] is None
 
 
 def test_wrong_password_fails_with_exit_1_and_no_secret(

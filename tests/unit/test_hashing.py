@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
-from publish_plugins.hashing import file_digests, strongest_hash
+from publish_plugins.hashing import DigestPrefetch, file_digests, strongest_hash
 
 
 @pytest.mark.parametrize("size", [0, 10, 3 * 1024 * 1024, 9 * 1024 * 1024 + 7])
@@ -64,3 +65,25 @@ def test_progress_counts_every_byte(tmp_path: Path) -> None:
 def test_strongest_hash(hashes: dict[str, str], expected: tuple[str, str] | None) -> None:
     """sha512 > sha384 > sha256 > blake2b > md5; malformed and unknown entries are ignored."""
     assert strongest_hash(hashes) == expected
+
+
+def test_prefetch_hashes_regular_files_and_leaves_others(tmp_path: Path) -> None:
+    """Background hashing never opens a FIFO (reading it would block the run forever) nor fails on a
+    missing file: those get no digest, and the run's own read reports them."""
+    regular = tmp_path / "a.whl"
+    regular.write_bytes(b"x" * 3000)
+    fifo = tmp_path / "b.whl"
+    os.mkfifo(fifo)
+    missing = tmp_path / "c.whl"
+    prefetch = DigestPrefetch([regular, fifo, missing], ["sha256"])
+    try:
+        results = {path.name: prefetch.result(path) for path in (regular, fifo, missing)}
+        assert results["a.whl"] is not None
+        assert results["a.whl"].result(timeout=10) == {"sha256": hashlib.sha256(b"x" * 3000).hexdigest()}
+        assert results["b.whl"] is not None
+        assert results["b.whl"].result(timeout=10) == {}
+        assert results["c.whl"] is not None
+        assert results["c.whl"].result(timeout=10) == {}
+        assert prefetch.result(tmp_path / "other.whl") is None
+    finally:
+        prefetch.close()

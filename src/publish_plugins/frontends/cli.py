@@ -9,11 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from publish_plugins import __version__
 from publish_plugins.errors import PublishError, UsageError
 from publish_plugins.events import Event, Finished, UploadProgress, UploadStarted
@@ -129,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         from publish_plugins.run import publish
 
-        publish(args.paths, repository, options, project=_current_project(), on_event=renderer)
+        # Named files are all taken: pyproject.toml only matters when dist/ is filtered to the project.
+        project = None if args.paths else _current_project()
+        publish(args.paths, repository, options, project=project, on_event=renderer)
     except PublishError as exc:
         renderer.error(str(exc))
         hint = failure_hint(
@@ -200,6 +197,11 @@ def _repository(args: argparse.Namespace) -> Repository:
 
 def _current_project(root: Path | None = None) -> ProjectRef | None:
     """Name and version from ./pyproject.toml ([project], else [tool.poetry]); None outside a project."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     path = (root or Path.cwd()) / "pyproject.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

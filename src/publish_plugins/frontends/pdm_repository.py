@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -203,11 +203,49 @@ def _bare_environment(project: Project) -> Iterator[None]:
     except ImportError:  # pragma: no cover - present in PDM 2.13 to 2.29
         yield
         return
-    project.environment = BareEnvironment(project)
+    environment = BareEnvironment(project)
+    build_session = environment._build_session
+
+    def lazy_session(*args: Any, **kwargs: Any) -> Any:
+        return _LazySession(lambda: build_session(*args, **kwargs))
+
+    # PDM's Repository builds its session at once, and the session's HTTP stack, cache and trust stores
+    # are most of the command's start-up; it is needed only when PDM itself sends a request (minting a
+    # trusted-publishing token), so it is built then.
+    environment._build_session = lazy_session  # type: ignore[method-assign]
+    project.environment = environment
     try:
         yield
     finally:
         project.environment = None
+
+
+class _LazySession:
+    """Stands in for PDM's session until PDM uses it; ``auth``, which PDM always sets, is kept aside."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_session", None)
+        object.__setattr__(self, "_auth", None)
+
+    def _real(self) -> Any:
+        session = object.__getattribute__(self, "_session")
+        if session is None:
+            session = object.__getattribute__(self, "_build")()
+            auth = object.__getattribute__(self, "_auth")
+            if auth is not None:
+                session.auth = auth
+            object.__setattr__(self, "_session", session)
+        return session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "auth" and object.__getattribute__(self, "_session") is None:
+            object.__setattr__(self, "_auth", value)
+        else:
+            setattr(self._real(), name, value)
 
 
 def _usage_message(text: str) -> str:
