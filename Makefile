@@ -108,7 +108,7 @@ test-min: venv hosts-min
 demo: venv
 	$(PY) scripts/demo.py
 
-bench: venv
+bench: venv hosts
 	$(PY) -m benchmarks
 
 clean:

@@ -112,7 +112,7 @@ def read_distribution(path: Path) -> Distribution:
         raw_metadata = _sdist_metadata(path, identity)
         pyversion = "source"
         filetype = "sdist"
-    metadata = _parse_metadata(path, raw_metadata)
+    raw, metadata = _parse_metadata(path, raw_metadata)
     _check_matches_filename(path, metadata, identity)
     return Distribution(
         path=path,
@@ -123,7 +123,7 @@ def read_distribution(path: Path) -> Distribution:
         version=str(metadata.version),
         pyversion=pyversion,
         size=path.stat().st_size,
-        metadata=_raw(raw_metadata),
+        metadata=raw,
     )
 
 
@@ -250,7 +250,8 @@ def _single_top_folder(path: Path, members: list[tarfile.TarInfo]) -> str:
     return tops.pop()
 
 
-def _parse_metadata(path: Path, data: bytes) -> Metadata:
+def _parse_metadata(path: Path, data: bytes) -> tuple[RawMetadata, Metadata]:
+    """The raw fields (for the upload form) and the validated metadata, parsed once."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -260,7 +261,7 @@ def _parse_metadata(path: Path, data: bytes) -> Metadata:
         fields = ", ".join(sorted(unparsed))
         raise DistributionError(path, f"invalid or unknown core metadata fields: {fields}")
     try:
-        return Metadata.from_raw(raw, validate=True)
+        return raw, Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
         messages = "; ".join(_metadata_message(exc) for exc in group.exceptions)
         raise DistributionError(path, f"invalid core metadata: {messages}") from None
@@ -281,11 +282,6 @@ def _check_matches_filename(path: Path, metadata: Metadata, identity: Identity) 
         raise DistributionError(
             path, f"metadata version {metadata.version} does not match the file name ({identity.version})"
         )
-
-
-def _raw(data: bytes) -> RawMetadata:
-    raw, _ = parse_email(data.decode("utf-8"))
-    return raw
 
 
 def _one_line(exc: BaseException) -> str:

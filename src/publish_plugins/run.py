@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PublishResult", "publish"]
 
-_READ_WORKERS = 4
+# Reading archives is mostly Python (zip directory, metadata parsing): more threads only contend for the GIL.
+_READ_WORKERS = 2
 
 
 @dataclass
