@@ -820,8 +820,8 @@ class Report:
         if stack and peer.wall:
             floor = _median(stack["runs"])
             parts.append(
-                f"floor of any Python tool on httpx and packaging: `{IMPORT_STACK}` takes {fmt_ms(floor)} ms, "
-                f"{floor / peer.wall:.2f}x of the peer's whole run"
+                f"floor of any Python tool on httpx and packaging: `{IMPORT_STACK}` takes "
+                f"{fmt_ms(floor)} ms, {floor / peer.wall:.2f}x of the peer's whole run"
             )
         if other:
             parts.append(f"`{peer_startup}` takes {fmt_ms(_median(other['runs']))} ms")
