@@ -104,8 +104,8 @@ class _Run:
             self.emit(FileIgnored(path, reason))
         # Hash from the start, on the other cores, while the HTTP stack and packaging load below (they are
         # imported here, not at the top, for that reason): a re-run's digests are ready when needed.
-        # In upload order (wheels, then sdists), so the first upload's digest is the first one ready.
-        order = sorted(selection.files, key=lambda path: (not path.name.endswith(".whl"), path.name))
+        # In upload order, so the first upload's digest is the first one ready.
+        order = sorted(selection.files, key=lambda path: _upload_order(path.name))
         self.prefetch = DigestPrefetch(order, ["sha256"])
         try:
             _load_stack()
@@ -128,7 +128,6 @@ class _Run:
             pages = checker.fetch_all(projects)
             for item in planned:
                 item.decision = checker.decide(item.dist, pages[item.dist.project])
-                item.record.sha256 = item.dist.known_sha256()
                 self._apply(item, item.decision)
             conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
             uploads = [item for item in planned if isinstance(item.decision, Upload)]
@@ -181,8 +180,7 @@ class _Run:
                     FileRecord(problem.path, name, None, None, None, "failed", problem.reason)
                 )
             raise InvalidDistributions(problems)
-        # Wheels before sdists (an sdist first would let installers build from source meanwhile).
-        dists.sort(key=lambda d: (d.filetype == "sdist", d.filename))
+        dists.sort(key=lambda dist: _upload_order(dist.filename))
         planned = []
         for dist in dists:
             record = FileRecord(str(dist.path), dist.filename, dist.project, dist.version, None, "failed", "")
@@ -292,6 +290,11 @@ class _Run:
                 skipped_different=counts["skipped-existing"],
             )
         )
+
+
+def _upload_order(filename: str) -> tuple[bool, str]:
+    """Wheels before sdists (an sdist first would let installers build from source meanwhile), by name."""
+    return (not filename.endswith(".whl"), filename)
 
 
 def _load_stack() -> None:

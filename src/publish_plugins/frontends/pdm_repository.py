@@ -229,12 +229,12 @@ class _LazySession:
         object.__setattr__(self, "_auth", None)
 
     def _real(self) -> Any:
-        session = object.__getattribute__(self, "_session")
+        # Own attributes are found without __getattr__, which only runs for what this object lacks.
+        session = self._session
         if session is None:
-            session = object.__getattribute__(self, "_build")()
-            auth = object.__getattribute__(self, "_auth")
-            if auth is not None:
-                session.auth = auth
+            session = self._build()
+            if self._auth is not None:
+                session.auth = self._auth
             object.__setattr__(self, "_session", session)
         return session
 
@@ -242,7 +242,7 @@ class _LazySession:
         return getattr(self._real(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "auth" and object.__getattribute__(self, "_session") is None:
+        if name == "auth" and self._session is None:
             object.__setattr__(self, "_auth", value)
         else:
             setattr(self._real(), name, value)
