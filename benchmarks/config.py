@@ -16,7 +16,7 @@ class Config:
     conflict_index: int = 3  # S3: the conflicting wheel's place in upload order (0 = first)
     repeats: int = 5
     # The issue asks for medians of at least 5 runs everywhere; S5 (512 MiB, bound by pypiserver at about
-    # 90 MB/s) and S6 for PDM and poetry (one invocation per project) take most of a full run's ~40 minutes.
+    # 90 MB/s) and S6 for PDM and poetry (one invocation per project) take most of a full run's ~35 minutes.
     big_repeats: int = 5
     per_project_repeats: int = 5
     load_runs: int = 20
