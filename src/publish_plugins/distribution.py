@@ -89,7 +89,7 @@ class Distribution:
 def read_distribution(path: Path) -> Distribution:
     """Read, validate and describe one file; raise DistributionError naming the file and the reason."""
     filename = path.name
-    _check_regular_file(path)
+    size = _check_regular_file(path)
     if (
         not filename.endswith(".whl")
         and filename.lower().endswith(SDIST_SUFFIXES)
@@ -102,7 +102,7 @@ def read_distribution(path: Path) -> Distribution:
         identity = identity_of(filename)
     except InvalidFilename as exc:
         raise DistributionError(path, f"invalid file name: {exc}") from None
-    if path.stat().st_size == 0:
+    if size == 0:
         raise DistributionError(path, "the file is empty")
     if identity.kind == "wheel":
         raw_metadata = _wheel_metadata(path, identity)
@@ -122,14 +122,16 @@ def read_distribution(path: Path) -> Distribution:
         name=metadata.name,
         version=str(metadata.version),
         pyversion=pyversion,
-        size=path.stat().st_size,
+        size=size,
         metadata=raw,
     )
 
 
-def _check_regular_file(path: Path) -> None:
+def _check_regular_file(path: Path) -> int:
+    """The size of a readable regular file; raise DistributionError for anything else."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
+        mode = info.st_mode
     except FileNotFoundError:
         if path.is_symlink():
             reason = "broken symbolic link"
@@ -146,12 +148,14 @@ def _check_regular_file(path: Path) -> None:
         raise DistributionError(path, "not a regular file")
     if not os.access(path, os.R_OK):
         raise DistributionError(path, "permission denied")
+    return info.st_size
 
 
 def _unsafe_member(name: str) -> bool:
     """Absolute paths, drive letters and ``..`` components: a member that would escape on extraction."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    return posix.is_absolute() or ".." in posix.parts or (len(name) > 1 and name[1] == ":")
+    # String operations rather than PurePosixPath: a wheel can hold thousands of members.
+    posix = name.replace("\\", "/")
+    return posix.startswith("/") or ".." in posix.split("/") or (len(name) > 1 and name[1] == ":")
 
 
 def _wheel_metadata(path: Path, identity: Identity) -> bytes:

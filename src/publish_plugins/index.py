@@ -58,9 +58,20 @@ class ProjectFiles:
     project: str
     page_url: str
     files: tuple[RemoteFile, ...]
+    # Each listed name is parsed once per page, not once per local file: a project with a long history
+    # lists thousands of files, and a release compares each of its files against all of them.
+    _by_identity: dict[Identity, list[RemoteFile]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        for remote in self.files:
+            identity = remote.identity
+            if identity is not None:
+                self._by_identity.setdefault(identity, []).append(remote)
 
     def matching(self, identity: Identity) -> list[RemoteFile]:
-        return [remote for remote in self.files if remote.identity == identity]
+        return list(self._by_identity.get(identity, ()))
 
 
 class RetryableIndexError(IndexQueryError):

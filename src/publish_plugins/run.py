@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,9 +43,6 @@ if TYPE_CHECKING:
     from .distribution import Distribution
 
 __all__ = ["PublishResult", "publish"]
-
-# Reading archives is mostly Python (zip directory, metadata parsing): more threads only contend for the GIL.
-_READ_WORKERS = 2
 
 
 @dataclass
@@ -157,8 +153,9 @@ class _Run:
             seen.setdefault(key, str(path))
         from .distribution import Distribution
 
-        with ThreadPoolExecutor(max_workers=min(_READ_WORKERS, max(1, len(seen)))) as pool:
-            results = list(pool.map(_read, [Path(text) for text in seen.values()]))
+        # One after the other: reading an archive's directory and metadata is Python work under the GIL,
+        # so threads only add hand-offs (400 wheels of 16 KiB: 63 ms serially, 135 ms on two threads).
+        results = [_read(Path(text)) for text in seen.values()]
         for result in results:
             if isinstance(result, Distribution) and self.prefetch is not None:
                 result.prefetched = self.prefetch.result(result.path)

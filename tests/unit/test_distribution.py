@@ -104,3 +104,27 @@ def test_reading_error_names_file(tmp_path: Path) -> None:
     with pytest.raises(DistributionError) as info:
         read_distribution(path)
     assert str(info.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    ("member", "unsafe"),
+    [
+        ("demo/__init__.py", False),
+        ("demo-1.0.dist-info/METADATA", False),
+        ("demo/./x.py", False),
+        ("demo/..hidden/x.py", False),
+        ("demo/x..py", False),
+        ("../evil.py", True),
+        ("demo/../../evil.py", True),
+        ("demo\\..\\evil.py", True),
+        ("/etc/evil", True),
+        ("\\evil", True),
+        ("C:/evil", True),
+        ("c:evil", True),
+        ("demo/..", True),
+    ],
+)
+def test_member_paths_that_escape_the_archive_are_unsafe(member: str, unsafe: bool) -> None:
+    from publish_plugins.distribution import _unsafe_member
+
+    assert _unsafe_member(member) is unsafe

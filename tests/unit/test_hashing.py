@@ -67,23 +67,26 @@ def test_strongest_hash(hashes: dict[str, str], expected: tuple[str, str] | None
     assert strongest_hash(hashes) == expected
 
 
-def test_prefetch_hashes_regular_files_and_leaves_others(tmp_path: Path) -> None:
+def test_prefetch_hashes_large_regular_files_and_leaves_others(tmp_path: Path) -> None:
     """Background hashing never opens a FIFO (reading it would block the run forever) nor fails on a
-    missing file: those get no digest, and the run's own read reports them."""
-    regular = tmp_path / "a.whl"
-    regular.write_bytes(b"x" * 3000)
+    missing file, and leaves small files to the run's own thread: those get no future, and whoever needs
+    the digest reads the file then (and reports a missing one)."""
+    large_content = b"x" * (1024 * 1024 + 1)
+    large = tmp_path / "a.whl"
+    large.write_bytes(large_content)
     fifo = tmp_path / "b.whl"
     os.mkfifo(fifo)
     missing = tmp_path / "c.whl"
-    prefetch = DigestPrefetch([regular, fifo, missing], ["sha256"])
+    small = tmp_path / "d.whl"
+    small.write_bytes(b"x" * 3000)
+    prefetch = DigestPrefetch([large, fifo, missing, small], ["sha256"])
     try:
-        results = {path.name: prefetch.result(path) for path in (regular, fifo, missing)}
-        assert results["a.whl"] is not None
-        assert results["a.whl"].result(timeout=10) == {"sha256": hashlib.sha256(b"x" * 3000).hexdigest()}
-        assert results["b.whl"] is not None
-        assert results["b.whl"].result(timeout=10) == {}
-        assert results["c.whl"] is not None
-        assert results["c.whl"].result(timeout=10) == {}
+        future = prefetch.result(large)
+        assert future is not None
+        assert future.result(timeout=10) == {"sha256": hashlib.sha256(large_content).hexdigest()}
+        assert prefetch.result(fifo) is None
+        assert prefetch.result(missing) is None
+        assert prefetch.result(small) is None
         assert prefetch.result(tmp_path / "other.whl") is None
     finally:
         prefetch.close()

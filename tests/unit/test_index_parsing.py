@@ -112,3 +112,39 @@ def test_malformed_json_is_an_error(document: str) -> None:
     """Malformed JSON pages raise the project's own IndexQueryError, never anything else."""
     with pytest.raises(IndexQueryError):
         parse_simple_json(document, PAGE)
+
+
+def test_matching_finds_files_by_identity_and_parses_each_listed_name_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A project with a long history lists thousands of files; a release compares each of its files
+    # against the page, so parsing the listed names again for every local file grows as files x listed.
+    from publish_plugins import identity as identity_module
+    from publish_plugins.identity import identity_of
+
+    parsed: list[str] = []
+    real = identity_module.identity_of
+
+    def counting(filename: str) -> identity_module.Identity:
+        parsed.append(filename)
+        return real(filename)
+
+    monkeypatch.setattr(identity_module, "identity_of", counting)
+    listed = [f"demo-1.{minor}.0-py3-none-any.whl" for minor in range(50)] + [
+        "Demo-1.7.0.tar.gz",
+        "demo-1.7.0.zip",
+        "not a distribution.txt",
+    ]
+    links = "".join(f'<a href="/packages/{name}#sha256={"0" * 64}">{name}</a>' for name in listed)
+    page = parse_simple_html(f"<html><body>{links}</body></html>", "http://127.0.0.1/simple/demo/")
+
+    wheel = page.matching(identity_of("demo-1.7.0-py3-none-any.whl"))
+    sdist = page.matching(identity_of("demo-1.7.0.tar.gz"))
+    assert [remote.filename for remote in wheel] == ["demo-1.7.0-py3-none-any.whl"]
+    # PEP 625 spelling and the legacy .zip sdist are both the release's sdist.
+    assert [remote.filename for remote in sdist] == ["Demo-1.7.0.tar.gz", "demo-1.7.0.zip"]
+    assert page.matching(identity_of("demo-9.0.0-py3-none-any.whl")) == []
+    for minor in range(50):
+        page.matching(identity_of(f"demo-1.{minor}.0-py3-none-any.whl"))
+    # Once per listed name (the unparsable one included), however many local files look it up.
+    assert len(parsed) == len(listed)
