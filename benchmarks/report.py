@@ -108,6 +108,25 @@ TIMELINE = {
 }
 
 
+def _gap_to(mine: Summary, floor: Summary) -> str:
+    """Where a run's wall time exceeds the floor's, by the relay's timeline: start, transfer, end."""
+    t, f = mine.timeline, floor.timeline
+
+    def diff(*keys: str) -> float:
+        return sum(t.get(key, math.nan) for key in keys) - sum(f.get(key, math.nan) for key in keys)
+
+    start = diff("before_first_request")
+    transfer = diff("index_time", "upload_send", "upload_wait")
+    end = diff("after_last_answer")
+    rest = (mine.wall - floor.wall) - start - transfer - end
+    if math.isnan(start + transfer + end):
+        return "no timeline"
+    return (
+        f"{start:+.3f} s before the first request, {transfer:+.3f} s in requests and the server's answers, "
+        f"{end:+.3f} s after the last answer, {rest:+.3f} s between requests"
+    )
+
+
 def _median_of(runs: Sequence[dict[str, Any]], key: str) -> float:
     values = [float(r[key]) for r in runs if r.get(key) is not None]
     return statistics.median(values) if values else float("nan")
@@ -605,11 +624,11 @@ class Report:
             cause = ""
             if r > 1.05:
                 cause = (
-                    f"{fmt_s(mine.wall - curl.wall)} s more than curl; CPU {fmt_s(mine.cpu)} s vs curl "
-                    f"{fmt_s(curl.cpu)} s" + self._profile_hint("S1")
+                    f"{fmt_s(mine.wall - curl.wall)} s more than curl: {_gap_to(mine, curl)}; CPU "
+                    f"{fmt_s(mine.cpu)} s vs curl {fmt_s(curl.cpu)} s" + self._profile_hint("S1")
                     if tool == "safe-publish"
-                    else f"{fmt_s(mine.wall - curl.wall)} s more; host start-up `{self.tools[tool]['host']} "
-                    f"--version` {self._host_floor(self.tools[tool]['host'])}"
+                    else f"{fmt_s(mine.wall - curl.wall)} s more: {_gap_to(mine, curl)}; host start-up "
+                    f"`{self.tools[tool]['host']} --version` {self._host_floor(self.tools[tool]['host'])}"
                 )
             rows.append(
                 [
@@ -728,7 +747,7 @@ class Report:
             cause = (
                 f"{more_files} more files add {fmt_ms(files.wall - base.wall)} ms of wall and "
                 f"{fmt_ms(files.cpu - base.cpu)} ms of CPU ({per_file:.2f} ms of CPU per file: every file is "
-                "opened, its metadata read and validated, and hashed, before the index is asked); "
+                "read, its metadata validated, and hashed: work no design can skip); "
                 f"{more_projects} more projects add {fmt_ms(projects.wall - base.wall)} ms: "
                 f"{more_projects} more requests to a loopback index, 8 at a time"
             )
