@@ -747,7 +747,7 @@ class Report:
             cause = (
                 f"{more_files} more files add {fmt_ms(files.wall - base.wall)} ms of wall and "
                 f"{fmt_ms(files.cpu - base.cpu)} ms of CPU ({per_file:.2f} ms of CPU per file: every file is "
-                "read, its metadata validated, and hashed: work no design can skip); "
+                "read, its metadata validated, and hashed, as the preflight requires of every file); "
                 f"{more_projects} more projects add {fmt_ms(projects.wall - base.wall)} ms: "
                 f"{more_projects} more requests to a loopback index, 8 at a time"
             )
