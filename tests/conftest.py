@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.dists import DistFactory
 from tests.support.proxy import FaultProxy
-from tests.support.servers import DevpiIndex, DevpiServer, HashAlgo, Index, PypiServer
+from tests.support.servers import DevpiIndex, DevpiServer, HashAlgo, Index, PypiServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS_DIR = Path(__file__).resolve().parent
@@ -59,10 +59,18 @@ class PypiServerFactory:
         overwrite: bool = False,
         auth: str | None = "update",
         backend: str | None = None,
+        fallback_url: str | None = None,
     ) -> PypiServer:
         """Start a pypiserver with these options (see :class:`PypiServer`) and return it."""
         workdir = self._tmp_path_factory.mktemp("pypiserver")
-        server = PypiServer(workdir, hash_algo=hash_algo, overwrite=overwrite, auth=auth, backend=backend)
+        server = PypiServer(
+            workdir,
+            hash_algo=hash_algo,
+            overwrite=overwrite,
+            auth=auth,
+            backend=backend,
+            fallback_url=fallback_url,
+        )
         self.servers.append(server)
         server.start()
         return server
@@ -105,6 +113,13 @@ def pypiserver_nohash(pypiserver_factory: PypiServerFactory) -> PypiServer:
 def pypiserver_overwrite(pypiserver_factory: PypiServerFactory) -> PypiServer:
     """pypiserver with ``--overwrite``: a re-upload answers 200 and replaces the file."""
     return pypiserver_factory(overwrite=True)
+
+
+@pytest.fixture(scope="session")
+def pypiserver_fallback(pypiserver_factory: PypiServerFactory) -> PypiServer:
+    """pypiserver as people start it, without ``--disable-fallback``: an unknown project's page answers
+    303 to the same page on another index (PyPI by default; here a closed port on 127.0.0.1)."""
+    return pypiserver_factory(fallback_url=f"http://127.0.0.1:{free_port()}/simple/")
 
 
 @pytest.fixture(scope="session")

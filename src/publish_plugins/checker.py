@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+from urllib.parse import urljoin, urlsplit
 
+from . import _cancel
+from ._bounded import BadAnswer, BodyTooLarge, read_answer
 from ._httpx import httpx
+from ._text import clean_server_text
 from .client import basic_auth, describe_error
 from .distribution import Distribution
 from .errors import IndexQueryError
 from .events import EventListener, Notice, Retrying
-from .hashing import CHUNK_SIZE
-from .index import ProjectFiles, RemoteFile, RetryableIndexError, fetch_project_files
+from .index import (
+    IndexRoot,
+    ProjectFiles,
+    RemoteFile,
+    RetryableIndexError,
+    fetch_project_files,
+    serves_a_root,
+    verify_index_root,
+)
 from .policy import Decision, LocalFacts, RemoteFacts, Skip, decide
 from .settings import PublishOptions, Repository
-from .urls import same_origin
+from .urls import KNOWN_SIMPLE_ROOTS, same_origin
 
 __all__ = ["IndexChecker"]
 
 _MAX_CHECK_WORKERS = 8
+_T = TypeVar("_T")
+_MAX_DOWNLOAD_REDIRECTS = 5
+# A file the index lists without a hash is downloaded to hash it; no distribution on PyPI comes near this.
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
 
 
 class IndexChecker:
@@ -40,34 +55,102 @@ class IndexChecker:
         self.options = options
         self.emit = emit
         self.auth = basic_auth(repository)
+        self._root: IndexRoot | None = None
+        self._root_lock = threading.Lock()
 
     def fetch_all(self, projects: Sequence[str]) -> dict[str, ProjectFiles | None]:
-        """Every project's page, read concurrently: one request per project, not per file."""
-        workers = max(1, min(_MAX_CHECK_WORKERS, len(projects)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish-plugins-check") as pool:
-            pages = list(pool.map(self.fetch, projects))
-        return dict(zip(projects, pages, strict=True))
+        """Every project's page, read concurrently: one request per project, not per file.
+
+        The check URL is verified (:meth:`verify_root`) alongside, so that it costs no round trip of its
+        own; no page is used before it is verified, as this returns only when all are read, and a bad
+        check URL is the error reported first.
+        """
+        tasks: list[str | None] = [None, *projects]  # None: the root
+        workers = max(1, min(_MAX_CHECK_WORKERS, len(tasks)))
+        # Daemon threads that start nothing once the run is interrupted.
+        pages = _cancel.map_in_threads(
+            lambda task: self.verify_root() if task is None else self.fetch(task),
+            tasks,
+            workers=workers,
+            cancellation=_cancel.current(),
+            name="publish-plugins-check",
+        )
+        return dict(zip(projects, pages[1:], strict=True))
+
+    def verify_root(self) -> None:
+        """Make sure the check URL is a simple index root before any 404 is taken as "absent"."""
+        if self.check_url in KNOWN_SIMPLE_ROOTS:
+            return  # PyPI's and TestPyPI's roots: known, and 30 MB each
+        if not serves_a_root(self.check_url):
+            self.emit(Notice(f"{self.check_url}: this index serves no root page; taken as given", "debug"))
+            return
+        self._root = self._read_root(whole=False)
+
+    def _read_root(self, *, whole: bool) -> IndexRoot:
+        return self._retrying(
+            "checking the check URL",
+            lambda: verify_index_root(
+                self.client,
+                self.check_url,
+                auth=self.auth,
+                auth_origin=self.repository.upload_url,
+                timeout=self.repository.timeout,
+                whole=whole,
+            ),
+        )
 
     def fetch(self, project: str) -> ProjectFiles | None:
         """One project's page; connection trouble, 429 and 5xx are retried with the run's policy."""
+        return self._retrying(
+            f"checking {project}",
+            lambda: fetch_project_files(
+                self.client,
+                self.check_url,
+                project,
+                auth=self.auth,
+                auth_origin=self.repository.upload_url,
+                timeout=self.repository.timeout,
+                forwarded=self._forwarded,
+            ),
+        )
+
+    def _retrying(self, what: str, call: Callable[[], _T]) -> _T:
         retry = self.options.retry
+        cancellation = _cancel.current()
         attempt = 0
         while True:
             attempt += 1
+            cancellation.check()
             try:
-                return fetch_project_files(
-                    self.client,
-                    self.check_url,
-                    project,
-                    auth=self.auth,
-                    auth_origin=self.repository.upload_url,
-                )
+                return call()
             except RetryableIndexError as exc:
                 if attempt > retry.retries:
                     raise IndexQueryError(f"{exc} (gave up after {attempt} tries)") from None
                 delay = retry.delay(attempt, exc.response)
-                self.emit(Retrying(f"checking {project}", str(exc), attempt, delay))
-                time.sleep(delay)
+                cancellation.check()
+                self.emit(Retrying(what, str(exc), attempt, delay))
+                cancellation.sleep(delay)
+
+    def _forwarded(self, project: str, target: str) -> None:
+        """The index sends ``project`` to another index's page: absent only if its root does not list it."""
+        if self.check_url in KNOWN_SIMPLE_ROOTS:
+            raise IndexQueryError(f"{self.check_url} redirected {project} to another origin ({target})")
+        with self._root_lock:
+            if self._root is None or self._root.projects is None:
+                self._root = self._read_root(whole=True)
+            listed = self._root.projects is not None and project in self._root.projects
+        if listed:
+            raise IndexQueryError(
+                f"the index lists {project} but sends its page to another origin ({target}); refusing to "
+                "take that page as the index's: pass the index's own simple URL as --check-url"
+            )
+        self.emit(
+            Notice(
+                f"{project} is not on this index: its root does not list it and it forwards the request to "
+                f"{target} (an index's fallback, as pypiserver's to PyPI); taken as not on the index",
+                "debug",
+            )
+        )
 
     def decide(self, dist: Distribution, page: ProjectFiles | None) -> Decision:
         """The policy's decision for one local file against what the page lists with its identity."""
@@ -95,25 +178,49 @@ class IndexChecker:
         return RemoteFacts(remote.filename, "sha256", self._download_sha256(remote))
 
     def _download_sha256(self, remote: RemoteFile) -> str:
-        auth = self.auth if same_origin(remote.url, self.repository.upload_url) else None
+        """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap."""
         digest = hashlib.sha256()
-        try:
-            with self.client.stream(
-                "GET",
-                remote.url,
-                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                # httpx drops the Authorization header when a redirect leaves the origin.
-                follow_redirects=True,
-            ) as response:
-                if response.status_code != 200:
-                    raise IndexQueryError(
-                        f"cannot download {remote.filename} from the index to compare it: "
-                        f"{response.status_code} {response.reason_phrase}"
-                    )
-                for chunk in response.iter_bytes(CHUNK_SIZE):
-                    digest.update(chunk)
-        except httpx.HTTPError as exc:
+        url = remote.url
+        name = clean_server_text(remote.filename, 120)
+        for _ in range(_MAX_DOWNLOAD_REDIRECTS + 1):
+            # Credentials only to the upload URL's origin, also after a redirect (PyPI's files live on
+            # another host than its pages).
+            auth = self.auth if same_origin(url, self.repository.upload_url) else None
+            digest = hashlib.sha256()
+            try:
+                answer = read_answer(
+                    self.client,
+                    "GET",
+                    url,
+                    headers={},
+                    auth=auth,
+                    timeout=self.repository.timeout,
+                    max_bytes=MAX_DOWNLOAD_BYTES,
+                    sink=digest.update,
+                )
+            except httpx.TimeoutException:
+                raise IndexQueryError(
+                    f"cannot download {name} from the index to compare it: no complete answer within "
+                    f"{self.repository.timeout:g} s (--timeout)"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise IndexQueryError(
+                    f"cannot download {name} from the index to compare it: {describe_error(exc)}"
+                ) from None
+            except (BodyTooLarge, BadAnswer) as exc:
+                raise IndexQueryError(
+                    f"cannot download {name} from the index to compare it: {clean_server_text(str(exc))}"
+                ) from None
+            if not answer.is_redirect:
+                break
+            url = urljoin(url, answer.headers["Location"])
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise IndexQueryError(f"cannot download {name} from the index: redirected to a non-http URL")
+        else:
+            raise IndexQueryError(f"cannot download {name} from the index: too many redirects")
+        if answer.status != 200:
             raise IndexQueryError(
-                f"cannot download {remote.filename} from the index: {describe_error(exc)}"
-            ) from None
+                f"cannot download {name} from the index to compare it: "
+                f"{answer.status} {clean_server_text(answer.reason, 80)}"
+            )
         return digest.hexdigest()

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from ._bounded import install_deadlines
 from ._httpx import httpx
 from ._version import __version__
 from .errors import UsageError
@@ -33,13 +34,17 @@ def make_client(repository: Repository, *, connections: int) -> httpx.Client:
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     # A proxy from the environment gets its transport from httpx, built now with our TLS settings.
     proxied = any(key in ("http", "https", "all") for key in urllib.request.getproxies())
-    return httpx.Client(
+    client = httpx.Client(
         verify=_tls_context(repository) if proxied else True,
         transport=_TransportByScheme(lambda: _tls_context(repository), limits),
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
+    # The proxies' transports are httpx's own: they honour a whole request's deadline too.
+    for mounted in getattr(client, "_mounts", {}).values():
+        install_deadlines(mounted)
+    return client
 
 
 class _TransportByScheme(httpx.BaseTransport):
@@ -51,6 +56,7 @@ class _TransportByScheme(httpx.BaseTransport):
         self._tls_context = tls_context
         self._limits = limits
         self._plain = httpx.HTTPTransport(verify=False, limits=limits)
+        install_deadlines(self._plain)
         self._tls: httpx.HTTPTransport | None = None
         self._lock = threading.Lock()
 
@@ -63,6 +69,7 @@ class _TransportByScheme(httpx.BaseTransport):
         with self._lock:
             if self._tls is None:
                 self._tls = httpx.HTTPTransport(verify=self._tls_context(), limits=self._limits)
+                install_deadlines(self._tls)
             return self._tls
 
     def close(self) -> None:

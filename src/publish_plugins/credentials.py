@@ -7,9 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._url_rules import validate_url
 from .errors import UsageError
 
-__all__ = ["PypircRepository", "keyring_password", "read_pypirc"]
+__all__ = ["PypircRepository", "config_error_message", "keyring_password", "read_pypirc"]
 
 _DEFAULT_URLS = {
     "pypi": "https://upload.pypi.org/legacy/",
@@ -32,17 +33,49 @@ def read_pypirc(name: str, path: Path | None = None) -> PypircRepository:
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot parse: {' '.join(str(exc).split())}") from None
+        raise UsageError(config_error_message(path, exc)) from None
     if parser.has_section(name):
         section = parser[name]
         url = section.get("repository") or _DEFAULT_URLS.get(name)
         if not url:
             raise UsageError(f"{path}: [{name}] has no 'repository' URL")
+        validate_url(url, what=f"'repository' in [{name}] of {path}")
         return PypircRepository(name, url, section.get("username"), section.get("password"))
     if name in _DEFAULT_URLS:
         return PypircRepository(name, _DEFAULT_URLS[name])
     where = f"{path}" if path.exists() else f"{path} (the file does not exist)"
     raise UsageError(f"repository {name!r} is not defined in {where}")
+
+
+def config_error_message(path: Path | str, exc: Exception) -> str:
+    """One line for a ``.pypirc`` (or other INI file) that cannot be read, quoting none of its lines.
+
+    configparser's own messages quote the offending line, and in ``.pypirc`` that line is often
+    ``password = ...``, and an interpolation error quotes the value: only line numbers, section and
+    option names are shown here.
+    """
+    return f"{path}: cannot parse{_config_error_detail(exc)}"
+
+
+def _config_error_detail(exc: Exception) -> str:
+    hidden = "the line is not shown, as it may hold a password"
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f" line {exc.lineno}: no [section] header before it ({hidden})"
+    if isinstance(exc, configparser.ParsingError):
+        numbers = [str(number) for number, _line in exc.errors]
+        lines = f"line {numbers[0]}" if len(numbers) == 1 else f"lines {', '.join(numbers)}"
+        return f" {lines}: not a 'key = value' line ({hidden})"
+    if isinstance(exc, (configparser.DuplicateSectionError, configparser.DuplicateOptionError)):
+        option = f"{exc.option!r} in " if isinstance(exc, configparser.DuplicateOptionError) else "section "
+        return f": line {exc.lineno}: {option}[{exc.section}] appears twice"
+    if isinstance(exc, configparser.InterpolationError):
+        return (
+            f": {exc.option!r} in [{exc.section}] has a '%' that is not '%%' or '%(name)s' "
+            "(write a literal '%' as '%%'; the value is not shown)"
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return f": not UTF-8 text (byte {exc.start})"
+    return f" ({type(exc).__name__}; the text is not shown, as it may hold a password)"
 
 
 def keyring_password(url: str, username: str | None) -> tuple[str | None, str | None]:

@@ -7,21 +7,26 @@
     ├── InvalidDistributions     exit 2  one or more files are not valid distributions
     ├── IndexQueryError          exit 1  the index could not be read (incl. 401/403, 5xx)
     ├── UploadFailed             exit 1  the server refused an upload, network failure
-    └── ConflictError            exit 3  same file name or identity, different content
+    ├── ConflictError            exit 3  same file name or identity, different content
+    └── Interrupted              exit 130 (SIGINT, Ctrl-C) or 143 (SIGTERM)
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "EXIT_CONFLICT",
     "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "ConflictError",
     "IndexQueryError",
+    "Interrupted",
     "InvalidDistribution",
     "InvalidDistributions",
     "PublishError",
@@ -33,6 +38,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_CONFLICT = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class PublishError(Exception):
@@ -90,15 +97,60 @@ class ConflictError(PublishError):
 
     exit_code = EXIT_CONFLICT
 
-    def __init__(self, filenames: Sequence[str], *, uploaded_before: int = 0) -> None:
+    def __init__(
+        self, filenames: Sequence[str], *, uploaded_before: int = 0, held_back: Sequence[str] = ()
+    ) -> None:
         self.filenames = tuple(filenames)
+        # The files the run would have uploaded and did not because of the conflict (every project's).
+        self.held_back = tuple(held_back)
         what = self.filenames[0] if len(self.filenames) == 1 else f"{len(self.filenames)} files"
         if uploaded_before:
             tail = f"{uploaded_before} file(s) had already been uploaded by this run"
         else:
             tail = "nothing was uploaded"
+        if self.held_back:
+            tail += f" ({len(self.held_back)} new file(s) held back: {_listing(self.held_back)})"
         # An index never lets a published file be replaced: the way forward is a new version.
         super().__init__(
             f"conflict: {what} already on the index with different content; {tail}. "
             "A published file cannot be replaced: publish a new version"
         )
+
+
+def _listing(names: Sequence[str], shown: int = 5) -> str:
+    """Up to ``shown`` names, then how many more: the error stays one readable line in a large monorepo."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+class Interrupted(PublishError):
+    """SIGINT (Ctrl-C) or SIGTERM stopped the run; no upload or retry started after the signal.
+
+    ``exit_code`` is 128 + the signal's number, as a shell reports it: 130 for SIGINT, 143 for SIGTERM.
+    Files uploaded before the signal stay on the index; an upload cut off by it may or may not have arrived
+    (a re-run checks).
+    """
+
+    def __init__(
+        self, signum: int = signal.SIGINT, *, uploaded: int = 0, cut_off: Sequence[str] = ()
+    ) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.uploaded = uploaded
+        self.cut_off = tuple(cut_off)
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        parts = [f"{uploaded} file(s) had been uploaded by this run"] if uploaded else []
+        if len(self.cut_off) == 1:
+            parts.append(f"the upload of {self.cut_off[0]} was cut off")
+        elif self.cut_off:
+            parts.append(f"the uploads of {len(self.cut_off)} files were cut off")
+        if self.cut_off:
+            parts.append("a re-run checks the index and uploads what is missing")
+        elif uploaded:
+            parts.append("a re-run uploads what is missing")
+        done = "; ".join(parts) or "nothing was uploaded"
+        super().__init__(f"interrupted ({name}): {done}")

@@ -64,24 +64,34 @@ def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Deci
         return Upload("not on the index")
     same_name = [entry for entry in remote if entry.filename == local.filename]
     for entry in same_name or remote:
-        local_digest = local.digests.get(entry.algorithm)
-        if local_digest is None:
+        if local.digests.get(entry.algorithm) is None:
             raise ValueError(f"no local {entry.algorithm} digest for {local.filename}")
-        if local_digest == entry.digest and entry.filename == local.filename:
-            return Skip(
-                "identical", f"identical ({entry.algorithm} matches)", entry, weak=entry.algorithm == "md5"
-            )
-    entry = (same_name or list(remote))[0]
-    local_digest = local.digests[entry.algorithm]
-    if entry.filename != local.filename:
-        same_bytes = local_digest == entry.digest
-        what = "the same content" if same_bytes else "different content"
-        reason = f"the index has {entry.filename} for the same distribution ({what})"
-    else:
+    matching = [entry for entry in same_name if local.digests[entry.algorithm] == entry.digest]
+    if matching and len(matching) == len(same_name):
+        entry = matching[0]
+        weak = all(match.algorithm == "md5" for match in matching)
+        return Skip("identical", f"identical ({entry.algorithm} matches)", entry, weak=weak)
+    if matching:
+        # One name listed twice with different content: which copy an installer gets is up to the index,
+        # so no copy counts as "identical".
+        entry = next(entry for entry in same_name if entry not in matching)
+        listed = ", ".join(f"{item.algorithm}:{item.digest}" for item in same_name)
         reason = (
-            f"the index has different content "
-            f"(local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
+            f"the index lists {local.filename} {len(same_name)} times with different content ({listed}); "
+            "which copy is served is ambiguous"
         )
+    else:
+        entry = (same_name or list(remote))[0]
+        local_digest = local.digests[entry.algorithm]
+        if entry.filename != local.filename:
+            same_bytes = local_digest == entry.digest
+            what = "the same content" if same_bytes else "different content"
+            reason = f"the index has {entry.filename} for the same distribution ({what})"
+        else:
+            reason = (
+                f"the index has different content "
+                f"(local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
+            )
     if mode == "skip-existing":
         return Skip("existing", reason, entry)
     return Conflict(reason, entry)

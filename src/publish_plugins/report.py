@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._version import __version__
+from .errors import UsageError
 
-__all__ = ["ACTIONS", "SCHEMA_VERSION", "Action", "FileRecord", "build_report", "write_report"]
+__all__ = [
+    "ACTIONS",
+    "SCHEMA_VERSION",
+    "Action",
+    "FileRecord",
+    "build_report",
+    "check_report_path",
+    "write_report",
+]
 
 SCHEMA_VERSION = 1
 Action = Literal["uploaded", "skipped-identical", "skipped-existing", "conflict", "failed", "ignored"]
@@ -62,6 +71,33 @@ def build_report(
         "files": [asdict(record) for record in records],
         "totals": {action: totals.get(action, 0) for action in ACTIONS},
     }
+
+
+def check_report_path(path: Path, *, what: str = "report") -> None:
+    """Make sure the report can be written there, before the run does anything; UsageError if not.
+
+    Missing folders are created (as ``mkdir -p``: a CI job's ``build/report.json`` works in a fresh
+    checkout); a path that is a folder, lies under a file, or is in a folder that cannot be written is
+    refused. Writability is tried for real (a temporary file beside the report, removed at once), which
+    also catches read-only file systems and users (root) whom permission bits do not stop.
+    ``what`` names the option or setting, for the message: ``--report``, ``-o report``.
+    """
+    if path.is_dir():
+        raise UsageError(f"{what}: {path} is a folder; name a file, such as {path / 'report.json'}")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise UsageError(f"{what}: cannot write {path}: {blocker} is a file, not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot create the folder {parent}: {exc.strerror or exc}") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._httpx import httpx
+from typing import Protocol
 
 __all__ = ["RETRYABLE_STATUS", "RetryPolicy", "is_retryable_error"]
 
 # 429 and the 5xx answers a proxy or an overloaded index gives; 501/505 would not change on a retry.
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _Answer(Protocol):
+    """Any answer with headers (an httpx response, an index answer): Retry-After is read from them."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +28,7 @@ class RetryPolicy:
     backoff: float = 0.5
     max_delay: float = 30.0
 
-    def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
+    def delay(self, attempt: int, response: _Answer | None = None) -> float:
         """Seconds to wait before try ``attempt + 1`` (attempt counts from 1); honours Retry-After."""
         if response is not None:
             after = _retry_after(response.headers.get("Retry-After"))

@@ -4,16 +4,21 @@ upload, re-check on rejection, report."""
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import _cancel
 from .errors import (
     EXIT_FAILURE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     ConflictError,
+    Interrupted,
     InvalidDistribution,
     InvalidDistributions,
     PublishError,
@@ -69,18 +74,53 @@ def publish(
     """Publish distributions safely; raise a PublishError (with its exit code) when the run fails.
 
     The report, when asked for, is written whatever the outcome, and the last event is always Finished.
+
+    Ctrl-C (SIGINT) and SIGTERM stop the run at once: no upload, retry or index read starts after the
+    signal, and ``publish()`` raises :class:`~publish_plugins.errors.Interrupted` (exit code 130 or 143)
+    once the report is written. Called in the main thread, it handles both signals itself while it runs
+    (unless they are ignored or handled by someone else) and restores the previous handlers afterwards.
     """
     run = _Run(repository, options or PublishOptions(), on_event)
-    try:
-        run.execute(list(paths), project=project, dist_dir=dist_dir)
-    except PublishError as exc:
-        run.finish(exc.exit_code)
-        raise
-    except BaseException:
-        run.finish(EXIT_FAILURE, interrupted=True)
-        raise
-    run.finish(EXIT_OK)
+    cancellation = _cancel.Cancellation()
+    with _cancel.running(cancellation), _cancel.handle_signals(cancellation) as signals:
+        try:
+            signals.arm()
+            run.execute(list(paths), project=project, dist_dir=dist_dir)
+        except BaseException as exc:
+            signals.disarm()  # from here a signal is only recorded: it must not cut the report short
+            stopped = _interruption(exc, cancellation)
+            if stopped is not None:
+                cancellation.cancel(stopped)  # threads left behind start nothing new and print nothing
+                run.finish(128 + stopped, interrupted=True)
+                raise _interrupted_error(run, stopped) from None
+            if isinstance(exc, PublishError):
+                run.finish(exc.exit_code)
+                raise
+            cancellation.cancel()
+            run.finish(EXIT_FAILURE, interrupted=True)
+            raise
+        signals.disarm()
+        run.finish(EXIT_OK)
     return PublishResult(run.records, EXIT_OK, run.check_url)
+
+
+def _interruption(exc: BaseException, cancellation: _cancel.Cancellation) -> int | None:
+    """The signal that stopped the run, or None when ``exc`` is not (the result of) an interruption."""
+    if isinstance(exc, KeyboardInterrupt):
+        return signal.SIGINT
+    if isinstance(exc, _cancel.Terminated):
+        return exc.signum
+    if cancellation.signum is not None:
+        return cancellation.signum  # Cancelled, or whatever the signal caused on its way
+    if isinstance(exc, _cancel.Cancelled):
+        return signal.SIGINT
+    return None
+
+
+def _interrupted_error(run: _Run, signum: int) -> Interrupted:
+    uploaded = 0 if run.options.dry_run else sum(record.action == "uploaded" for record in run.records)
+    cut_off = [record.filename for record in run.records if record.reason.startswith(_cancel.CUT_OFF)]
+    return Interrupted(signum, uploaded=uploaded, cut_off=cut_off)
 
 
 @dataclass
@@ -94,6 +134,18 @@ class _Run:
     planned: list[PlannedFile] = field(default_factory=list)
 
     def execute(self, paths: list[Path], *, project: ProjectRef | None, dist_dir: Path) -> None:
+        if self.options.report_path is not None:
+            # First of all: a report that cannot be written fails the run before anything is read or sent.
+            from dataclasses import replace
+
+            from .errors import UsageError
+            from .report import check_report_path
+
+            try:
+                check_report_path(self.options.report_path)
+            except UsageError:
+                self.options = replace(self.options, report_path=None)  # finish() must not try it again
+                raise
         selection = select_files(paths, dist_dir=dist_dir, project=project)
         for path, reason in selection.ignored:
             self.records.append(FileRecord(path, Path(path).name, None, None, None, "ignored", reason))
@@ -121,6 +173,7 @@ class _Run:
             checker = IndexChecker(client, self.check_url, self.repository, self.options, self.emit)
             projects = sorted({item.dist.project for item in planned})
             self.emit(CheckingIndex(redact(self.check_url), tuple(projects)))
+            # With the pages, the check URL is verified to be an index root: a 404 means "absent" only there.
             pages = checker.fetch_all(projects)
             for item in planned:
                 item.decision = checker.decide(item.dist, pages[item.dist.project])
@@ -134,7 +187,15 @@ class _Run:
             )
             self.emit(PlanReady(names, skipped, len(conflicts), self.options.dry_run, differing=differing))
             if conflicts:
-                raise ConflictError([item.dist.filename for item in conflicts])
+                # Every file the conflict holds back is named, whichever project it belongs to (a monorepo
+                # run is one unit): in the output, in the report's reasons and in the error.
+                first = conflicts[0].dist.filename
+                cause = first if len(conflicts) == 1 else f"{first} and {len(conflicts) - 1} more"
+                reason = f"held back: not uploaded because {cause} conflicts with the index"
+                for item in uploads:
+                    item.record.reason = reason
+                    self.emit(Notice(f"{item.dist.filename}: {reason}", "warning"))
+                raise ConflictError([item.dist.filename for item in conflicts], held_back=names)
             if self.options.dry_run:
                 for item in uploads:
                     item.record.action = "uploaded"
@@ -194,7 +255,7 @@ class _Run:
             return self.repository.check_url
         derived = check_url_for(self.repository.upload_url)
         devpi = devpi_check_url(self.repository.upload_url)
-        if devpi is not None and _exists(client, devpi, basic_auth(self.repository)):
+        if devpi is not None and _exists(client, devpi, basic_auth(self.repository), self.repository.timeout):
             derived = devpi
         self.emit(Notice(f"checking the index at {redact(derived)} (derived from the upload URL)", "debug"))
         return derived
@@ -242,7 +303,10 @@ class _Run:
             self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason))
 
     def finish(self, exit_code: int, *, interrupted: bool = False) -> None:
-        """Settle the records, write the report if asked for, and send Finished."""
+        """Settle the records, write the report if asked for, and send Finished.
+
+        ``interrupted``: the run did not end on its own (a signal, exit 130/143): hash nothing more.
+        """
         for item in self.planned:
             if item.record.sha256 is None:
                 item.record.sha256 = item.dist.known_sha256()
@@ -250,9 +314,14 @@ class _Run:
                 # The report lists every valid file's sha256, also of files the run never needed to hash.
                 with contextlib.suppress(OSError):
                     item.record.sha256 = item.dist.sha256
+        signalled = exit_code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
+        for item in self.planned:
+            if signalled and item.record.action == "failed" and not item.record.reason:
+                item.record.reason = PENDING  # interrupted during the check: no decision yet
         for record in self.records:
             if record.reason == PENDING:
-                record.reason = "not uploaded: the run stopped before uploading"
+                stopped = "was interrupted" if signalled else "stopped"
+                record.reason = f"not uploaded: the run {stopped} before uploading"
         if self.options.report_path is not None:
             try:
                 from .urls import redact
@@ -318,11 +387,12 @@ def _read(path: Path) -> Distribution | InvalidDistribution:
     return dist
 
 
-def _exists(client: httpx.Client, url: str, auth: httpx.Auth | None) -> bool:
+def _exists(client: httpx.Client, url: str, auth: httpx.Auth | None, timeout: float) -> bool:
+    from ._bounded import BadAnswer, read_answer
     from ._httpx import httpx
 
     try:
-        response = client.head(url, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False)
-    except httpx.HTTPError:
+        answer = read_answer(client, "HEAD", url, headers={}, auth=auth, timeout=timeout)
+    except (httpx.HTTPError, BadAnswer):
         return False
-    return response.status_code == 200
+    return answer.status == 200

@@ -3,16 +3,83 @@
 from __future__ import annotations
 
 import base64
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from ._url_rules import validate_url
+from .errors import UsageError
 from .policy import Mode
 from .retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "PublishOptions", "Repository"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PublishOptions",
+    "Repository",
+    "count_problem",
+    "missing_password_message",
+    "parse_count",
+    "parse_seconds",
+    "seconds_problem",
+]
 
 DEFAULT_TIMEOUT = 60.0
+
+
+def seconds_problem(value: object) -> str | None:
+    """Why ``value`` is not a usable timeout in seconds (a finite number above 0); None when it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "not a number of seconds"
+    if not math.isfinite(value):
+        return "must be a finite number of seconds"
+    if value <= 0:
+        return "must be more than 0 seconds"
+    return None
+
+
+def count_problem(value: object, *, minimum: int) -> str | None:
+    """Why ``value`` is not a whole number of at least ``minimum`` (``--jobs``: 1, ``--retries``: 0)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "not a whole number"
+    if value < minimum:
+        return f"must be at least {minimum}"
+    return None
+
+
+def parse_seconds(text: str) -> float:
+    """A timeout as typed (``--timeout``, a host's setting); ValueError with the reason if unusable."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError("not a number of seconds") from None
+    problem = seconds_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def parse_count(text: str, *, minimum: int) -> int:
+    """A whole number as typed (``--jobs``, ``--retries``); ValueError with the reason if unusable."""
+    stripped = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", stripped):
+        raise ValueError("not a whole number")
+    value = int(stripped)
+    problem = count_problem(value, minimum=minimum)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def missing_password_message(username: str, how: str, *, where: str | None = None) -> str:
+    """The one line for a user name without a password (the run would go anonymous and be refused).
+
+    ``where`` names where the user name came from (``-u``, ``http-basic.NAME.username``), ``how`` how this
+    front end takes a password.
+    """
+    what = f"the user name {username!r} (from {where})" if where else f"the user name {username!r}"
+    return f"{what} was given without a password: {how}"
 
 
 @dataclass(frozen=True)
@@ -30,9 +97,20 @@ class Repository:
     timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
+        # Checked before anything reads them: a URL that does not parse may hold a password, and parsers
+        # quote it in their errors (urls.validate_url never does).
+        validate_url(self.upload_url, what="upload URL")
+        if self.check_url is not None:
+            validate_url(self.check_url, what="check URL")
+        problem = seconds_problem(self.timeout)
+        if problem is not None:
+            raise UsageError(f"timeout: {problem}, got {self.timeout!r}")
         # Credentials written into the URL become ordinary credentials, so they are handled (and hidden)
         # like any others and never shown as part of the URL.
-        parts = urlsplit(self.upload_url)
+        try:
+            parts = urlsplit(self.upload_url)
+        except ValueError:  # validate_url lets through nothing urlsplit refuses; if it did: no quoting
+            raise UsageError("upload URL: not a valid URL") from None
         if parts.username is not None or parts.password is not None:
             host = parts.netloc.rpartition("@")[2]
             object.__setattr__(self, "upload_url", urlunsplit(parts._replace(netloc=host)))
@@ -43,6 +121,10 @@ class Repository:
         # A password alone is a token: PyPI and most indexes expect the user "__token__" with it.
         if self.password and not self.username:
             object.__setattr__(self, "username", "__token__")
+        # A user name alone sends no credentials at all: the upload would be refused with a 401 or 403
+        # that does not say why. Front ends say where the name came from before they get here.
+        if self.username and not self.password:
+            raise UsageError(missing_password_message(self.username, "give its password or token too"))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -62,3 +144,22 @@ class PublishOptions:
     report_path: Path | None = None
     jobs: int = 1
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        problem = count_problem(self.jobs, minimum=1)
+        if problem is not None:
+            raise UsageError(f"jobs: {problem}, got {self.jobs!r}")
+        problem = count_problem(self.retry.retries, minimum=0)
+        if problem is not None:
+            raise UsageError(f"retries: {problem}, got {self.retry.retries!r}")
+        for name in ("backoff", "max_delay"):
+            value = getattr(self.retry, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise UsageError(
+                    f"retry {name}: must be a finite number of seconds, 0 or more, got {value!r}"
+                )

@@ -8,10 +8,15 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from ._httpx import httpx
+from ._text import clean_server_text
 from .distribution import Distribution
 from .hashing import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from ._cancel import Cancellation
 
 __all__ = ["FileChangedError", "UploadBody", "send_upload", "server_message"]
 
@@ -25,6 +30,8 @@ class UploadBody:
 
     The file part is hashed while it streams; if its sha256 differs from the digest sent in the form, the
     generator raises before the last byte, so the server never receives a complete, mislabelled file.
+    Once ``cancellation`` is set (Ctrl-C, SIGTERM) it raises before the next chunk: the body is cut off
+    and the server never receives a complete file.
     """
 
     def __init__(
@@ -33,8 +40,10 @@ class UploadBody:
         fields: Sequence[tuple[str, str]],
         *,
         on_progress: Callable[[int], None] | None = None,
+        cancellation: Cancellation | None = None,
     ) -> None:
         self.dist = dist
+        self._cancellation = cancellation
         self.boundary = f"publish-plugins-{secrets.token_hex(16)}"
         self._on_progress = on_progress
         self._head = b"".join(self._field(name, value) for name, value in fields) + self._file_header()
@@ -64,6 +73,7 @@ class UploadBody:
         ).encode()
 
     def __iter__(self) -> Iterator[bytes]:
+        self._check_cancelled()
         yield self._head
         sha256 = hashlib.sha256()
         remaining = self.dist.size
@@ -81,11 +91,17 @@ class UploadBody:
                         raise FileChangedError(f"{self.dist.filename} grew while it was being uploaded")
                     if self.expected_sha256 and sha256.hexdigest() != self.expected_sha256:
                         raise FileChangedError(f"{self.dist.filename} changed while it was being uploaded")
+                self._check_cancelled()
                 yield chunk
                 sent += len(chunk)
                 if self._on_progress is not None:
                     self._on_progress(sent)
+        self._check_cancelled()
         yield self._tail
+
+    def _check_cancelled(self) -> None:
+        if self._cancellation is not None:
+            self._cancellation.check()
 
 
 def _quote(value: str) -> str:
@@ -98,18 +114,44 @@ def send_upload(
     body: UploadBody,
     *,
     auth: httpx.Auth | None,
+    timeout: float | None = None,
 ) -> httpx.Response:
-    """POST one body; redirects are never followed (the caller refuses them)."""
+    """POST one body; redirects are never followed (the caller refuses them).
+
+    The server's answer is read within ``timeout`` (default: the client's read timeout) once the body is
+    sent, and only its first MiB is kept: all a refusal's message needs, whatever the server sends.
+    """
+    from ._bounded import BadAnswer, read_answer
+
     headers = {"Content-Type": body.content_type, "Content-Length": str(body.length)}
-    response = client.post(
-        url,
-        content=iter(body),
-        headers=headers,
-        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-        follow_redirects=False,
+    seconds = timeout if timeout is not None else client.timeout.read or DEFAULT_ANSWER_TIMEOUT
+    try:
+        answer = read_answer(
+            client,
+            "POST",
+            url,
+            headers=headers,
+            auth=auth,
+            timeout=seconds,
+            max_bytes=_MAX_ANSWER_BYTES,
+            partial=True,
+            content=body,
+        )
+    except BadAnswer as exc:
+        raise httpx.DecodingError(clean_server_text(str(exc))) from None
+    kept = [(key, value) for key, value in answer.headers.multi_items() if key.lower() not in _DECODED]
+    return httpx.Response(
+        answer.status,
+        headers=kept,
+        content=answer.body,
+        extensions={"reason_phrase": answer.reason.encode("latin-1", "replace")},
     )
-    response.read()
-    return response
+
+
+# The body is decoded and cut already: these headers no longer describe it.
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_MAX_ANSWER_BYTES = 1024 * 1024
+DEFAULT_ANSWER_TIMEOUT = 60.0
 
 
 def server_message(response: httpx.Response, *, secrets_to_hide: Sequence[str] = ()) -> str:
@@ -123,8 +165,8 @@ def server_message(response: httpx.Response, *, secrets_to_hide: Sequence[str] =
         standard = HTTPStatus(status).phrase
     except ValueError:
         standard = ""
-    detail = phrase if phrase and phrase != standard else _body_message(response)
-    text = f"{status} {standard or phrase}".strip()
+    detail = _squeeze(phrase) if phrase and phrase != standard else _body_message(response)
+    text = f"{status} {standard or _squeeze(phrase)}".strip()
     if detail:
         text = f"{text}: {detail}"
     for secret in secrets_to_hide:
@@ -135,7 +177,7 @@ def server_message(response: httpx.Response, *, secrets_to_hide: Sequence[str] =
 
 def _body_message(response: httpx.Response) -> str:
     try:
-        body = response.text
+        body = response.text[:100_000]  # the message is near the start; the regexes need not see more
     except (UnicodeDecodeError, LookupError, httpx.ResponseNotRead):
         return ""
     content_type = response.headers.get("Content-Type", "")
@@ -161,5 +203,5 @@ def _body_message(response: httpx.Response) -> str:
 
 
 def _squeeze(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= 300 else line[:297] + "..."
+    # Server text: escape sequences and control characters out, one line, a bounded length.
+    return clean_server_text(text)

@@ -5,15 +5,28 @@ from __future__ import annotations
 import ipaddress
 
 from ._httpx import httpx
+from ._url_rules import redact_text, validate_url
 from .errors import UsageError
 
-__all__ = ["check_url_for", "devpi_check_url", "is_loopback", "project_page_url", "redact", "same_origin"]
+__all__ = [
+    "KNOWN_SIMPLE_ROOTS",
+    "check_url_for",
+    "devpi_check_url",
+    "is_loopback",
+    "project_page_url",
+    "redact",
+    "redact_text",
+    "same_origin",
+    "validate_url",
+]
 
 # Upload URL → simple index root, for indexes whose two URLs are not siblings (research/indexes.md §0).
 _KNOWN = {
     "https://upload.pypi.org/legacy/": "https://pypi.org/simple/",
     "https://test.pypi.org/legacy/": "https://test.pypi.org/simple/",
 }
+# Simple roots known to be roots: the run does not read their first page to make sure (PyPI's is 30 MB).
+KNOWN_SIMPLE_ROOTS = frozenset(_KNOWN.values())
 
 
 def check_url_for(upload_url: str) -> str:

@@ -25,6 +25,7 @@ import pytest
 from tests.support.dists import DistFactory, filename_name
 from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
+from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
 
 NO_KEYRING = "keyring.backends.fail.Keyring"
 RUN_TIMEOUT = 180
@@ -716,3 +717,94 @@ def run_in_terminal(command: list[str], *, cwd: Path, env: dict[str, str]) -> tu
             process.wait()
         os.close(controller)
     return code, b"".join(chunks).decode(errors="replace")
+
+
+# ---- interrupts ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=signal_id)
+def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
+    signum: int, project: HatchProject, pypiserver: PypiServer, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM while the sdist's upload waits for the server: hatch exits 130 / 143 at once (not
+    click's 1), no upload starts after the signal, the report says the wheel went up and the sdist's upload
+    was cut off; the re-run uploads the sdist."""
+    wheel, sdist = files = project.release()
+    report = tmp_path / "report.json"
+    with HoldingProxy(pypiserver.url, free=1) as proxy:
+        command = [str(project.hatch), "publish", "-p", "safe", *target(proxy.url), "-o", f"report={report}"]
+        run = Running(command, cwd=project.root, env=project.env, folder=tmp_path / "output")
+        try:
+            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
+            result = run.interrupt(signum)
+        finally:
+            run.kill()
+        assert proxy.arrivals == 2, "an upload started after the signal"
+    assert result.returncode == 128 + signum, result
+    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+    assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.output, result
+    assert "Traceback" not in result.output
+    assert "Aborted!" not in result.output
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 128 + signum
+    actions = {entry["filename"]: (entry["action"], entry["reason"]) for entry in data["files"]}
+    assert actions[wheel.name] == ("uploaded", "uploaded")
+    assert actions[sdist.name][1].startswith("interrupted during its upload")
+    assert stored(pypiserver, project.name) == local([wheel])
+
+    again = project.publish(*target(pypiserver))
+    assert again.code == 0, again
+    assert stored(pypiserver, project.name) == local(files)
+
+
+# ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------
+
+
+def test_an_empty_project_page_is_an_error_not_absent(
+    project: HatchProject, pypiserver_overwrite: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """An index that accepts overwrites holds the release; the project page answers 200 with nothing.
+    Read as "absent", the run would replace the published files: it stops (exit 1) and sends nothing."""
+    published = project.release()
+    assert project.publish(*target(pypiserver_overwrite)).code == 0
+    before = stored(pypiserver_overwrite, project.name)
+    assert before == local(published)
+    project.release(payload=b"rebuilt with other content\n")
+    proxy = fault_proxy(pypiserver_overwrite.url)
+    proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
+
+    result = project.publish(*target(proxy.url))
+
+    assert result.code == 1, result
+    assert "an empty body" in result.output
+    assert "Traceback" not in result.output
+    assert posts(proxy) == []
+    assert stored(pypiserver_overwrite, project.name) == before
+
+
+def test_check_url_that_is_a_project_page_names_hatchs_option(
+    project: HatchProject, pypiserver: PypiServer
+) -> None:
+    """``-o check-url=`` naming a project page: exit 2 before any upload, and the message says what to
+    pass in hatch's own words (``-o check-url=URL``, not the standalone command's ``--check-url``)."""
+    project.release()
+    assert project.publish(*target(pypiserver)).code == 0
+
+    result = project.publish(*target(pypiserver), "-o", f"check-url={pypiserver.simple_url}{project.name}/")
+
+    assert result.code == 2, result
+    assert f"pass the root, such as {pypiserver.simple_url}, as -o check-url=URL" in result.output
+    assert "--check-url" not in result.output
+
+
+def test_first_publish_to_pypiserver_with_its_fallback(
+    project: HatchProject, pypiserver_fallback: PypiServer
+) -> None:
+    """pypiserver as people start it sends an unknown project to PyPI: the first publish works anyway."""
+    files = project.release()
+    first = project.publish(*target(pypiserver_fallback))
+    again = project.publish(*target(pypiserver_fallback))
+    assert first.code == 0, first
+    assert again.code == 0, again
+    assert "0 uploaded, 2 skipped" in again.output
+    assert stored(pypiserver_fallback, project.name) == local(files)

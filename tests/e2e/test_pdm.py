@@ -20,6 +20,7 @@ import pytest
 from tests.support.dists import DistFactory, file_sha256, filename_name
 from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
+from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
 
 PDM_TIMEOUT = 120
 BUILD_TIMEOUT = 240  # one build installs hatchling from PyPI into an isolated env; two fit in 300 s
@@ -211,7 +212,8 @@ def test_fresh_publish_then_identical_rerun_sends_no_upload(
     assert again.returncode == 0, again
     assert posts(proxy) == []
     assert proxy.upload_bytes == 0
-    assert [method for method, _ in proxy.requests] == ["GET"]  # one simple-page read, nothing else
+    # The start of the index root (is it one?) and one simple-page read, nothing else.
+    assert [method for method, _ in proxy.requests] == ["GET", "GET"]
     assert not (project.root / ".venv").exists()  # --no-build: PDM had no reason to create a virtualenv
     for path in files:
         assert f"{path.name}: skipped, identical" in again.stdout
@@ -458,3 +460,91 @@ def test_usage_errors_exit_2_with_one_line(
     assert "Traceback" not in result.output
     assert stored_of(pypiserver, project.name) == {}
     assert not (project.root / ".venv").exists()  # no interpreter chosen, no virtualenv made, for nothing
+
+
+# ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------
+
+
+def test_an_empty_project_page_is_an_error_not_absent(
+    project: PdmProject, pypiserver_overwrite: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """An index that accepts overwrites holds the release; the project page answers 200 with nothing.
+    Read as "absent", the run would replace the published files: it stops (exit 1) and sends nothing."""
+    project.dists.release(project.name, project.version)
+    assert project.publish(*creds(pypiserver_overwrite)).returncode == 0
+    before = stored_of(pypiserver_overwrite, project.name)
+    project.dists.release(project.name, project.version, payload=b"rebuilt with other content\n")
+    proxy = fault_proxy(pypiserver_overwrite.url)
+    proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
+
+    result = project.publish(*creds(proxy))
+
+    assert result.returncode == 1, result
+    assert "an empty body" in result.output
+    assert "Traceback" not in result.output
+    assert posts(proxy) == []
+    assert stored_of(pypiserver_overwrite, project.name) == before
+
+
+def test_check_url_that_is_a_project_page_stops_before_any_upload(
+    project: PdmProject, pypiserver: PypiServer
+) -> None:
+    project.dists.release(project.name, project.version)
+    assert project.publish(*creds(pypiserver)).returncode == 0
+    before = stored_of(pypiserver, project.name)
+
+    result = project.publish(*creds(pypiserver), "--check-url", f"{pypiserver.simple_url}{project.name}/")
+
+    assert result.returncode == 2, result
+    assert f"pass the root, such as {pypiserver.simple_url}, as --check-url" in result.output
+    assert stored_of(pypiserver, project.name) == before
+
+
+def test_first_publish_to_pypiserver_with_its_fallback(
+    project: PdmProject, pypiserver_fallback: PypiServer
+) -> None:
+    """pypiserver as people start it sends an unknown project to PyPI: the first publish works anyway."""
+    files = project.dists.release(project.name, project.version)
+    first = project.publish(*creds(pypiserver_fallback))
+    again = project.publish(*creds(pypiserver_fallback))
+    assert first.returncode == 0, first
+    assert again.returncode == 0, again
+    assert "0 uploaded, 2 skipped" in again.output
+    assert stored_of(pypiserver_fallback, project.name) == {path.name: path.read_bytes() for path in files}
+
+
+# ---- interrupts ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=signal_id)
+def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
+    signum: int, project: PdmProject, pypiserver: PypiServer, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM while the sdist's upload waits for the server: exit 130 / 143 at once (PDM would
+    make any exception 1), no upload starts after the signal, the report says what went up; the re-run
+    uploads the rest."""
+    wheel, sdist = files = project.dists.release(project.name, "1.0.0")
+    report = tmp_path / "report.json"
+    with HoldingProxy(pypiserver.url, free=1) as proxy:
+        command = [str(project.pdm), "safe-publish", "--no-build", *creds(proxy), "--report", str(report)]
+        run = Running(command, cwd=project.root, env=project.env, folder=tmp_path / "output")
+        try:
+            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
+            result = run.interrupt(signum)
+        finally:
+            run.kill()
+        assert proxy.arrivals == 2, "an upload started after the signal"
+    assert result.returncode == 128 + signum, result
+    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+    assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.stderr, result
+    assert "Traceback" not in result.output
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 128 + signum
+    actions = {entry["filename"]: (entry["action"], entry["reason"]) for entry in data["files"]}
+    assert actions[wheel.name] == ("uploaded", "uploaded")
+    assert actions[sdist.name][1].startswith("interrupted during its upload")
+    assert stored_of(pypiserver, project.name) == {wheel.name: wheel.read_bytes()}
+
+    again = project.publish(*creds(pypiserver))
+    assert again.returncode == 0, again
+    assert stored_of(pypiserver, project.name) == {path.name: path.read_bytes() for path in files}

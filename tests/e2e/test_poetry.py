@@ -19,6 +19,7 @@ import pytest
 from tests.support.dists import DistFactory, filename_name, sdist_filename, wheel_filename
 from tests.support.proxy import FaultProxy
 from tests.support.servers import DevpiIndex, PypiServer
+from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
 
 VERSION = "1.0.0"
 # [project] for poetry 2; poetry 1.8 (`make test-min`) reads only [tool.poetry], which poetry 2 then ignores.
@@ -70,6 +71,19 @@ class PoetryProject:
 
     def poetry(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run poetry in the project folder, non-interactive, isolated from the machine's configuration."""
+        return subprocess.run(
+            [str(self.executable), *args, "-n"],
+            cwd=self.root,
+            env=self.environment(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+
+    def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """The isolated environment poetry runs in, plus ``env``."""
         base = {
             "PATH": os.environ["PATH"],
             "HOME": str(self.home),
@@ -82,16 +96,7 @@ class PoetryProject:
             "POETRY_VIRTUALENVS_CREATE": "false",
             "NO_COLOR": "1",
         }
-        return subprocess.run(
-            [str(self.executable), *args, "-n"],
-            cwd=self.root,
-            env={**base, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        return {**base, **(env or {})}
 
 
 @pytest.fixture
@@ -476,3 +481,111 @@ def test_certificates_from_poetry_config_and_cert_option(
     assert f"--cert: {given}: no such file" in from_option.stderr
     assert str(configured) not in from_option.stderr
     assert ours(pypiserver.stored_files(), project.name) == {}
+
+
+# ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------
+
+
+def test_an_empty_project_page_is_an_error_not_absent(
+    project: PoetryProject, pypiserver_overwrite: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """An index that accepts overwrites holds the release; the project page answers 200 with nothing.
+    Read as "absent", the run would replace the published files: it stops (exit 1) and sends nothing."""
+    project.release()
+    env = local_repo(pypiserver_overwrite.url)
+    first = project.poetry(
+        "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver_overwrite), env=env
+    )
+    assert first.returncode == 0, first.stderr
+    before = ours(pypiserver_overwrite.stored_files(), project.name)
+    project.release(payload=b"rebuilt with other content\n")
+    proxy = fault_proxy(pypiserver_overwrite.url)
+    proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
+
+    result = project.poetry(
+        "publish",
+        "-r",
+        "local",
+        "--skip-existing-strict",
+        *login(pypiserver_overwrite),
+        env=local_repo(proxy.url),
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "an empty body" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert posts(proxy) == []
+    assert ours(pypiserver_overwrite.stored_files(), project.name) == before
+
+
+def test_check_url_that_is_a_project_page_stops_before_any_upload(
+    project: PoetryProject, pypiserver: PypiServer
+) -> None:
+    project.release()
+    env = local_repo(pypiserver.url)
+    assert (
+        project.poetry(
+            "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env
+        ).returncode
+        == 0
+    )
+    before = ours(pypiserver.stored_files(), project.name)
+
+    page = f"{pypiserver.simple_url}{project.name}/"
+    result = project.poetry("publish", "-r", "local", "--check-url", page, *login(pypiserver), env=env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"pass the root, such as {pypiserver.simple_url}, as --check-url" in result.stderr
+    assert ours(pypiserver.stored_files(), project.name) == before
+
+
+def test_first_publish_to_pypiserver_with_its_fallback(
+    project: PoetryProject, pypiserver_fallback: PypiServer
+) -> None:
+    """pypiserver as people start it sends an unknown project to PyPI: the first publish works anyway."""
+    files = project.release()
+    env = local_repo(pypiserver_fallback.url)
+    args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver_fallback)]
+    first = project.poetry(*args, env=env)
+    again = project.poetry(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    assert "0 uploaded, 2 skipped" in again.stdout + again.stderr
+    assert ours(pypiserver_fallback.stored_files(), project.name) == contents(files)
+
+
+# ---- interrupts ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=signal_id)
+def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
+    signum: int, project: PoetryProject, pypiserver: PypiServer, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM while the sdist's upload waits for the server: exit 130 / 143 at once (cleo would
+    exit 1 on Ctrl-C), no upload starts after the signal; the re-run skips the wheel and uploads the sdist."""
+    wheel, sdist = files = project.release()
+    with HoldingProxy(pypiserver.url, free=1) as proxy:
+        command = [
+            str(project.executable),
+            *("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), "-n"),
+        ]
+        env = project.environment(local_repo(proxy.url))
+        run = Running(command, cwd=project.root, env=env, folder=tmp_path / "output")
+        try:
+            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
+            result = run.interrupt(signum)
+        finally:
+            run.kill()
+        assert proxy.arrivals == 2, "an upload started after the signal"
+    assert result.returncode == 128 + signum, result
+    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+    assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.stderr, result
+    assert f"the upload of {sdist.name} was cut off" in result.stderr
+    assert "Traceback" not in result.output
+    assert ours(pypiserver.stored_files(), project.name) == contents([wheel])
+
+    args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
+    again = project.poetry(*args, env=local_repo(pypiserver.url))
+    assert again.returncode == 0, again.stderr
+    assert f"{wheel.name}: skipped, identical" in again.stdout
+    assert ours(pypiserver.stored_files(), project.name) == contents(files)

@@ -75,7 +75,7 @@ def _status(code: int, where: str, retry_after: str | None = None) -> Install:
     if where == "upload":
         return lambda proxy, ctx, times: proxy.status(code, headers=headers, method="POST", times=times)
     return lambda proxy, ctx, times: proxy.status(
-        code, headers=headers, method="GET", path="/simple/", times=times
+        code, headers=headers, method="GET", path=ctx.fill("/simple/{project}/"), times=times
     )
 
 
@@ -113,8 +113,9 @@ FAULTS = [
     Fault(
         "connection-reset-on-connect",
         lambda proxy, ctx, times: proxy.refuse(times=times),
-        ("cannot read {origin}/simple/{project}/", "(gave up after 2 tries)"),
-        retry="checking {project}: cannot read {origin}/simple/{project}/",
+        # The first connection reads the start of the index root (is the check URL one?).
+        ("cannot read {origin}/simple/:", "(gave up after 2 tries)"),
+        retry="cannot read {origin}/simple/",  # the root or the project page: whichever connects first
         upload_fault=False,
     ),
     _upload_status(502, "Bad Gateway"),
@@ -136,9 +137,12 @@ FAULTS = [
     ),
     Fault(
         "check-read-timeout",
-        lambda proxy, ctx, times: proxy.stall(method="GET", path="/simple/", times=times),
-        ("cannot read {origin}/simple/{project}/: timed out", "(gave up after 2 tries)"),
-        retry="checking {project}: cannot read {origin}/simple/{project}/: timed out",
+        lambda proxy, ctx, times: proxy.stall(method="GET", path=ctx.fill("/simple/{project}/"), times=times),
+        (
+            "no complete answer from {origin}/simple/{project}/ within 1 s (--timeout)",
+            "(gave up after 2 tries)",
+        ),
+        retry="checking {project}: no complete answer from {origin}/simple/{project}/ within 1 s",
         args=("--timeout", "1"),
         upload_fault=False,
     ),
@@ -155,11 +159,18 @@ FAULTS = [
         upload_fault=False,
     ),
     Fault(
-        "check-redirect-to-other-host",
+        "check-redirect-to-a-login-page",
         lambda proxy, ctx, times: proxy.redirect(
-            ctx.fill("{other}simple/{project}/"), code=302, method="GET", path="/simple/", times=times
+            ctx.fill("{other}login?next=/simple/{project}/"),
+            code=302,
+            method="GET",
+            path=ctx.fill("/simple/{project}/"),
+            times=times,
         ),
-        ("{origin}/simple/{project}/ redirected to another host ({other}simple/{project}/)", "refusing"),
+        (
+            "{origin}/simple/{project}/ redirected to another origin ({other}login?next=/simple/{project}/)",
+            "refusing",
+        ),
         upload_fault=False,
     ),
     Fault(
@@ -240,7 +251,7 @@ def test_connection_refused_on_check(
 
     assert result.returncode == 1
     line = error_line(result)
-    assert f"cannot read {closed}simple/{unique_name}/" in line
+    assert f"cannot read {closed}simple/:" in line  # the first read: the start of the index root
     assert "refused" in line.lower()
     assert "(gave up after 2 tries)" in line
     assert stored(pypiserver, unique_name) == {}

@@ -151,7 +151,7 @@ def test_user_info_in_urls_is_redacted(
     """Credentials written into the upload and check URLs (``http://alice:SECRET@host/``) work, and
     every URL the run prints or reports shows them redacted; the error line names the page."""
     proxy = fault_proxy(pypiserver.url)
-    proxy.status(503, method="GET", path="/simple/", times=None)
+    proxy.status(503, method="GET", path=f"/simple/{unique_name}/", times=None)
     origin = proxy.url.removeprefix("http://")
     upload = f"http://alice:{pypiserver.password}@{origin}"
     check = f"http://alice:{pypiserver.password}@{origin}simple/"
@@ -314,14 +314,18 @@ def test_check_url_on_another_origin_is_read_without_credentials(
     """``--check-url`` on another host: it is read, without the credentials, which go to the upload
     URL only (the upload proxy records them)."""
     proxy = fault_proxy(pypiserver.url)
+    reader = fault_proxy(pypiserver.url)  # another port: another origin, in front of the same index
     files = dists.release(unique_name, "1.0")
-    check = other_origin.url + "simple/"
+    check = reader.url + "simple/"
 
     result = run_cli([*creds(pypiserver, proxy.url), "--check-url", check, *map(str, files)], cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert [(seen.method, seen.path) for seen in other_origin.seen] == [("GET", f"/simple/{unique_name}/")]
-    assert other_origin.authorizations() == []
+    assert sorted((record.method, record.path) for record in reader.records) == [
+        ("GET", "/simple/"),  # the start of the root: is it an index? (read alongside the page)
+        ("GET", f"/simple/{unique_name}/"),
+    ]
+    assert [record.headers.get("authorization") for record in reader.records] == [None, None]
     assert authorization_headers(proxy) == [basic_auth_header(pypiserver.username, pypiserver.password)] * 2
     assert_published_once(pypiserver, unique_name, files)
 
@@ -341,14 +345,14 @@ def test_redirects_never_carry_credentials_to_another_origin(
     the other host never sees a request, let alone the credentials."""
     proxy = fault_proxy(pypiserver.url)
     wheel = dists.wheel(unique_name, "1.0")
-    proxy.redirect(other_origin.url + "simple/x/", code=code, method="GET", path="/simple/")
+    proxy.redirect(other_origin.url + "simple/x/", code=code, method="GET", path=f"/simple/{unique_name}/")
     check = run_main([*creds(pypiserver, proxy.url), "--retries", "0", str(wheel)], cwd=tmp_path)
     proxy.clear_faults()
     proxy.redirect(other_origin.url + "legacy/", code=code, method="POST")
     upload = run_main([*creds(pypiserver, proxy.url), "--retries", "0", str(wheel)], cwd=tmp_path)
 
     assert check.returncode == 1, check.stderr
-    assert "redirected to another host" in error_line(check)
+    assert "redirected to another origin" in error_line(check)
     assert upload.returncode == 1, upload.stderr
     assert "uploads never follow redirects" in error_line(upload)
     assert other_origin.seen == []

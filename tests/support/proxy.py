@@ -31,8 +31,19 @@ MAX_HEAD = 64 * 1024
 READ_SIZE = 256 * 1024
 
 FaultKind = Literal[
-    "reset_mid_body", "refuse", "status", "stall", "drop_response", "redirect", "replace_body", "delay"
+    "reset_mid_body",
+    "refuse",
+    "status",
+    "stall",
+    "drop_response",
+    "redirect",
+    "replace_body",
+    "delay",
+    "endless",
+    "trickle",
 ]
+# An endless answer stops by itself after this much: a test's loop is bounded even if its client is not.
+ENDLESS_LIMIT = 1024**3
 
 
 class ProtocolError(Exception):
@@ -51,7 +62,8 @@ class Fault:
     status: int = 503  # status, redirect, replace_body (0: keep the server's status)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
-    seconds: float = 0.0  # delay
+    seconds: float = 0.0  # delay; trickle: the pause between two bytes
+    in_head: bool = False  # trickle: the head itself trickles, not only the body
     hits: int = 0  # how often the rule fired
 
     def matches(self, method: str, path: str) -> bool:
@@ -360,6 +372,47 @@ class FaultProxy:
         """Wait ``seconds`` before forwarding the request."""
         return self.add(Fault("delay", method, path, times, seconds=seconds))
 
+    def endless(
+        self,
+        *,
+        headers: Mapping[str, str] | None = None,
+        piece: bytes = b"<a>" * 21845,
+        status: int = 200,
+        method: str | None = None,
+        path: str = "/",
+        times: int | None = 1,
+    ) -> Fault:
+        """Answer ``status`` with a chunked body that never ends (until the client leaves, or ENDLESS_LIMIT)."""
+        return self.add(
+            Fault("endless", method, path, times, status=status, headers=headers or {}, body=piece)
+        )
+
+    def trickle(
+        self,
+        body: bytes,
+        *,
+        seconds: float,
+        headers: Mapping[str, str] | None = None,
+        in_head: bool = False,
+        method: str | None = None,
+        path: str = "/",
+        times: int | None = 1,
+    ) -> Fault:
+        """Answer 200 with ``body``, one byte every ``seconds`` (``in_head``: the head trickles too)."""
+        return self.add(
+            Fault(
+                "trickle",
+                method,
+                path,
+                times,
+                status=200,
+                headers=headers or {},
+                body=body,
+                seconds=seconds,
+                in_head=in_head,
+            )
+        )
+
     def _take_fault(self, method: str, path: str, *, on_accept: bool) -> Fault | None:
         # "refuse" rules act when a connection is accepted, all others when a request head arrives.
         with self._lock:
@@ -451,6 +504,10 @@ class FaultProxy:
             self._drain(stream, head, record)
             self._stop.wait()
             return False
+        if fault is not None and kind in {"endless", "trickle"}:
+            self._drain(stream, head, record)
+            (self._send_endless if kind == "endless" else self._send_trickle)(client, fault)
+            return False
         if fault is not None and kind == "delay" and self._stop.wait(fault.seconds):
             return False
 
@@ -465,6 +522,38 @@ class FaultProxy:
             return self._relay_response(client, upstream, method, fault) and keep_alive
         finally:
             self._forget(upstream)
+
+    def _send_endless(self, client: socket.socket, fault: Fault) -> None:
+        reason = HTTPStatus(fault.status).phrase
+        lines = [
+            f"HTTP/1.1 {fault.status} {reason}",
+            *(f"{key}: {value}" for key, value in fault.headers.items()),
+        ]
+        lines.append("Transfer-Encoding: chunked")
+        client.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        chunk = f"{len(fault.body):x}\r\n".encode() + fault.body + b"\r\n"
+        sent = 0
+        while not self._stop.is_set() and sent < ENDLESS_LIMIT:
+            try:
+                client.sendall(chunk)
+            except OSError:
+                return  # the client gave up, as it should
+            sent += len(fault.body)
+            with self._lock:
+                self.response_bytes += len(fault.body)
+
+    def _send_trickle(self, client: socket.socket, fault: Fault) -> None:
+        whole = _response(fault.status, fault.headers, fault.body, close=True)
+        head_size = len(whole) - len(fault.body)
+        start = 0 if fault.in_head else head_size
+        try:
+            client.sendall(whole[:start])
+            for index in range(start, len(whole)):
+                if self._stop.wait(fault.seconds):
+                    return
+                client.sendall(whole[index : index + 1])
+        except OSError:
+            return  # the client gave up, as it should
 
     def _count(self, record: RequestRecord, size: int) -> None:
         with self._lock:

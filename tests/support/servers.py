@@ -211,7 +211,8 @@ def _stop_all() -> None:
 
 
 class PypiServer(_ServerProcess):
-    """pypiserver 2.4.2 with htpasswd auth and ``--disable-fallback``.
+    """pypiserver 2.4.2 with htpasswd auth and ``--disable-fallback`` (``fallback_url``: its default
+    behaviour instead, unknown projects redirected there).
 
     ``hash_algo``: ``None`` (the server default, sha256), ``"sha256"``, ``"md5"`` or ``"off"`` (links
     without a hash). ``auth``: the ``-a`` value, e.g. ``"update"`` or ``"update,list,download"``; ``None``
@@ -232,8 +233,10 @@ class PypiServer(_ServerProcess):
         overwrite: bool = False,
         auth: str | None = "update",
         backend: str | None = None,
+        fallback_url: str | None = None,
     ) -> None:
         super().__init__(workdir)
+        self.fallback_url = fallback_url
         self.hash_algo = hash_algo
         self.overwrite = overwrite
         self.auth = auth
@@ -263,7 +266,10 @@ class PypiServer(_ServerProcess):
             self._write_htpasswd()
             auth_args = ["-P", str(self.htpasswd), "-a", self.auth]
         command = [find_executable("pypi-server"), "run", "-i", HOST, "-p", str(self.port), *auth_args]
-        command.append("--disable-fallback")
+        if self.fallback_url is None:
+            command.append("--disable-fallback")
+        else:  # pypiserver's default: unknown projects redirect (303) to this index, PyPI unless told
+            command += ["--fallback-url", self.fallback_url]
         if self.hash_algo is not None:
             command += ["--hash-algo", self.hash_algo]
         if self.overwrite:

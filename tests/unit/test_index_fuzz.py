@@ -9,7 +9,7 @@ strongest hash) are exercised too: a page that parses into something that crashe
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,8 +17,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from publish_plugins.errors import IndexQueryError
-from publish_plugins.index import ProjectFiles, fetch_project_files, parse_simple_html, parse_simple_json
+from publish_plugins.errors import IndexQueryError, PublishError
+from publish_plugins.index import (
+    IndexRoot,
+    ProjectFiles,
+    fetch_project_files,
+    parse_simple_html,
+    parse_simple_json,
+    verify_index_root,
+)
 
 PAGE = "http://127.0.0.1:8080/simple/demo/"
 FUZZ = settings(
@@ -150,6 +157,16 @@ def json_bytes(draw: st.DrawFn) -> bytes:
     return data[:cut] if draw(st.integers(0, 3)) == 0 else data
 
 
+class WireBody(httpx.SyncByteStream):
+    """A body that arrives as from a socket (httpx reads an in-memory ``content=`` body at once)."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.pieces
+
+
 def parses_or_refuses(parse: Callable[[], ProjectFiles]) -> None:
     """Parse; IndexQueryError is an acceptable answer, any other exception is a defect."""
     try:
@@ -219,15 +236,14 @@ def test_reading_a_page_answer_of_any_type(content_type: str, body: bytes) -> No
     run uses (an in-memory transport stands in for the server: this is about decoding, not the wire)."""
 
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, headers={"Content-Type": content_type} if content_type else {}, content=body
-        )
+        headers = {"Content-Type": content_type} if content_type else {}
+        return httpx.Response(200, headers=headers, stream=WireBody(body))
 
     with httpx.Client(transport=httpx.MockTransport(answer)) as client:
         parses_or_refuses(
             lambda: (
                 fetch_project_files(
-                    client, "http://127.0.0.1:8080/simple/", "demo", auth=None, auth_origin=None
+                    client, "http://127.0.0.1:8080/simple/", "demo", auth=None, auth_origin=None, timeout=5
                 )
                 or ProjectFiles("demo", PAGE, ())
             )
@@ -247,3 +263,116 @@ def test_a_page_cut_short_is_refused_not_read_as_fewer_files(page: str) -> None:
     parse = parse_simple_json if page.startswith("{") else parse_simple_html
     with pytest.raises(IndexQueryError):
         parse(page, PAGE, "demo")
+
+
+# ---- the whole check path: status, headers and body of the answer ----------------------------------------
+
+STATUSES = st.sampled_from(
+    [200, 200, 200, 203, 204, 301, 302, 303, 307, 308, 400, 401, 403, 404, 410, 418, 429, 500, 503]
+)
+ENCODINGS = st.sampled_from(["", "identity", "gzip", "x-gzip", "deflate", "br", "gzip, gzip", "zstd", "GZIP"])
+LOCATIONS = st.sampled_from(
+    ["", "/simple/demo/", "../demo/", "http://127.0.0.1:8080/simple/demo/", "http://other.example/simple/demo/",
+     "https://pypi.org/simple/demo/", "https://sso.example/login?next=/simple/demo/", "http://[::1/x", "ftp://x/",
+     "javascript:alert(1)", "http://other.example/simple/other/", "\x1b[31m", "http://other.example/"]
+)  # fmt: skip
+
+
+def _encode(body: bytes, encoding: str, cut: bool) -> bytes:
+    import gzip
+    import zlib
+
+    if encoding.strip().lower() in ("gzip", "x-gzip"):
+        body = gzip.compress(body)
+    elif encoding == "deflate":
+        body = zlib.compress(body)
+    return body[: len(body) // 2] if cut else body
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What a call returned, or the PublishError it raised (which must be one clean line)."""
+    try:
+        return call()
+    except PublishError as error:
+        outcome = error
+    assert "\n" not in str(outcome)
+    assert "\x1b" not in str(outcome)
+    return outcome
+
+
+def _server(status: int, content_type: str, encoding: str, location: str, body: bytes) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": content_type} if content_type else {}
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        if location:
+            headers["Location"] = location
+        return httpx.Response(status, headers=headers, stream=WireBody(body))
+
+    return httpx.MockTransport(answer)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    STATUSES,
+    CONTENT_TYPES,
+    ENCODINGS,
+    LOCATIONS,
+    st.one_of(
+        json_bytes(), html_pages().map(lambda page: page.encode("utf-8", "surrogatepass")), st.binary()
+    ),
+    st.booleans(),
+)
+def test_only_404_410_or_a_verified_forward_reads_as_absent(  # noqa: PLR0917 (hypothesis draws them)
+    status: int, content_type: str, encoding: str, location: str, body: bytes, cut: bool
+) -> None:
+    """Whatever a server answers, through the reading code the run uses: a project page, "absent", or the
+    project's own one-line error. "Absent" comes only from 404/410, or from a redirect to the same project
+    on another origin that the caller has verified (here: the callback was called and did not raise)."""
+    forwards: list[str] = []
+    server = _server(status, content_type, encoding, location, _encode(body, encoding, cut))
+    with httpx.Client(transport=server) as client:
+        page = _outcome(
+            lambda: fetch_project_files(
+                client,
+                "http://127.0.0.1:8080/simple/",
+                "demo",
+                auth=None,
+                auth_origin=None,
+                timeout=5,
+                forwarded=lambda project, target: forwards.append(target),
+            )
+        )
+    if page is None:
+        assert status in (404, 410) or (forwards and status in (301, 302, 303, 307, 308)), status
+    elif isinstance(page, ProjectFiles):
+        assert status == 200
+        for remote in page.files:
+            assert remote.identity is None or remote.identity.name == "demo"
+    else:
+        assert isinstance(page, IndexQueryError)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    STATUSES,
+    CONTENT_TYPES,
+    ENCODINGS,
+    LOCATIONS,
+    st.one_of(json_bytes(), html_pages().map(str.encode), st.binary()),
+)
+def test_the_check_url_is_an_index_root_or_the_run_stops(
+    status: int, content_type: str, encoding: str, location: str, body: bytes
+) -> None:
+    """The root check: an IndexRoot only from a 200; otherwise a usage error or an index error, one line."""
+    server = _server(status, content_type, encoding, location, _encode(body, encoding, False))
+    with httpx.Client(transport=server) as client:
+        root = _outcome(
+            lambda: verify_index_root(
+                client, "http://127.0.0.1:8080/simple/", auth=None, auth_origin=None, timeout=5
+            )
+        )
+    if isinstance(root, IndexRoot):
+        assert status == 200
+    else:
+        assert isinstance(root, PublishError)

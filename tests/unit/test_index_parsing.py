@@ -7,7 +7,7 @@ import json
 import pytest
 
 from publish_plugins.errors import IndexQueryError
-from publish_plugins.index import parse_simple_html, parse_simple_json
+from publish_plugins.index import parse_simple_html, parse_simple_json, serves_a_root
 
 PAGE = "http://127.0.0.1:8080/simple/tiny-pkg-demo/"
 
@@ -148,3 +148,17 @@ def test_matching_finds_files_by_identity_and_parses_each_listed_name_once(
         page.matching(identity_of(f"demo-1.{minor}.0-py3-none-any.whl"))
     # Once per listed name (the unparsable one included), however many local files look it up.
     assert len(parsed) == len(listed)
+
+
+@pytest.mark.parametrize(
+    ("check_url", "expected"),
+    [
+        ("https://pypi.example.com/simple/", True),
+        ("http://127.0.0.1:3141/alice/dev/+simple/", True),
+        ("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple", True),
+        ("https://gitea.example.com/api/packages/alice/pypi/simple/", False),
+        ("https://codeberg.org/api/packages/alice/pypi/simple", False),
+    ],
+)
+def test_only_gitea_and_forgejo_serve_no_root_page(check_url: str, expected: bool) -> None:
+    assert serves_a_root(check_url) is expected

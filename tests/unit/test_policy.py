@@ -93,3 +93,29 @@ def test_missing_local_digest_is_a_programming_error() -> None:
             [RemoteFacts(SAME.filename, "sha384", "1" * 96)],
             "strict",
         )
+
+
+@pytest.mark.parametrize("order", [[SAME, DIFFERENT], [DIFFERENT, SAME]], ids=["match-first", "match-last"])
+def test_one_name_listed_twice_with_different_digests_is_ambiguous(order: list[RemoteFacts]) -> None:
+    """No copy counts as identical when the index lists the name twice with different content: strict
+    refuses naming both digests, --skip-existing skips with the same reason (the file does exist)."""
+    strict = decide(LOCAL, order, "strict")
+    lenient = decide(LOCAL, order, "skip-existing")
+
+    assert isinstance(strict, Conflict)
+    assert f"sha256:{'aa' * 32}" in strict.reason
+    assert f"sha256:{'ff' * 32}" in strict.reason
+    assert "2 times with different content" in strict.reason
+    assert strict.remote == DIFFERENT
+    assert isinstance(lenient, Skip)
+    assert lenient.kind == "existing"
+    assert lenient.reason == strict.reason
+
+
+def test_one_name_listed_twice_with_the_same_digest_is_identical() -> None:
+    assert decide(LOCAL, [SAME, SAME], "strict") == Skip("identical", "identical (sha256 matches)", SAME)
+
+
+def test_one_name_listed_twice_matching_once_by_md5_and_once_by_sha512_differently() -> None:
+    """Different algorithms per copy: each copy is compared by its own digest; one differs, so ambiguous."""
+    assert isinstance(decide(LOCAL, [MD5_SAME, SHA512_DIFFERENT], "strict"), Conflict)

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "display_path", "failure_hint", "human_size", "positive_int"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "HATCH_OPTIONS",
+    "HOST_OPTIONS",
+    "display_path",
+    "failure_hint",
+    "human_size",
+    "in_host_terms",
+    "non_negative_int",
+    "positive_int",
+    "seconds",
+]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
 
@@ -16,13 +27,36 @@ def positive_int(text: str) -> int:
     """argparse type of ``--jobs``: a whole number of at least 1."""
     import argparse  # here, not at the top: hatch loads this module without ever parsing arguments
 
+    from publish_plugins.settings import parse_count
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+        return parse_count(text, minimum=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+
+
+def seconds(text: str) -> float:
+    """argparse type of ``--timeout``: a finite number of seconds above 0 (the core's rule)."""
+    import argparse
+
+    from publish_plugins.settings import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of ``--retries``: a whole number, 0 (no retry) or more (the core's rule)."""
+    import argparse
+
+    from publish_plugins.settings import parse_count
+
+    try:
+        return parse_count(text, minimum=0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
 
 
 def human_size(count: int) -> str:
@@ -58,3 +92,20 @@ def failure_hint(
     if isinstance(error, ConflictError) and skip_existing:
         return f"to keep the index's file as it is and upload the rest, {skip_existing}"
     return None
+
+
+def in_host_terms(message: str, options: dict[str, str]) -> str:
+    """The core's message with its option names as this front end spells them.
+
+    The core names the standalone command's options (``--check-url``); hatch takes ``-o check-url=URL``,
+    and a host without an option gets the mention removed (``options`` maps "--check-url" to
+    "-o check-url=URL", " (--timeout)" to "").
+    """
+    for name, spelling in options.items():
+        message = message.replace(name, spelling)
+    return message
+
+
+# How each host spells the core's options (see in_host_terms). Hosts have no --timeout option.
+HATCH_OPTIONS = {"--check-url": "-o check-url=URL", "--skip-existing": "-o skip-existing", " (--timeout)": ""}
+HOST_OPTIONS = {" (--timeout)": ""}

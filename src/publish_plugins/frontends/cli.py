@@ -16,7 +16,7 @@ from publish_plugins.retry import RetryPolicy
 from publish_plugins.selection import ProjectRef
 from publish_plugins.settings import DEFAULT_TIMEOUT, PublishOptions, Repository
 
-from ._shared import EXIT_INTERRUPTED, failure_hint, human_size, positive_int
+from ._shared import EXIT_INTERRUPTED, failure_hint, human_size, non_negative_int, positive_int, seconds
 
 __all__ = ["build_parser", "main"]
 
@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
                 if word.startswith("--") and close:
                     message += f" (did you mean {close[0]}?)"
                     break
-        super().error(message)
+        # One line, as every other error of the command (argparse would print its whole usage first).
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,14 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tuning.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"network timeout (default {DEFAULT_TIMEOUT:g})",
     )
     tuning.add_argument(
         "--retries",
-        type=int,
+        type=non_negative_int,
         default=3,
         metavar="N",
         help="retries on network errors, 5xx and 429 (default 3)",
@@ -113,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     renderer = _Renderer(sys.stderr, verbosity=args.verbose - args.quiet)
     password_given = False
     try:
+        if args.report is not None:
+            from publish_plugins.report import check_report_path
+
+            # Before ~/.pypirc, keyring or a password prompt: a report with nowhere to go stops the run first.
+            check_report_path(args.report, what="--report")
         repository = _repository(args)
         password_given = repository.password is not None
         options = PublishOptions(
@@ -120,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dry_run=args.dry_run,
             report_path=args.report,
             jobs=args.jobs,
-            retry=RetryPolicy(retries=max(0, args.retries), backoff=_backoff()),
+            retry=RetryPolicy(retries=args.retries, backoff=_backoff()),
         )
         from publish_plugins.run import publish
 
@@ -155,15 +161,31 @@ def _backoff() -> float:
 
 
 def _repository(args: argparse.Namespace) -> Repository:
-    username = args.username or os.environ.get("SAFE_PUBLISH_USERNAME") or None
+    from publish_plugins._url_rules import validate_url  # not publish_plugins.urls: that loads httpx
+
+    username, user_from = _first(
+        (args.username, "-u"), (os.environ.get("SAFE_PUBLISH_USERNAME"), "SAFE_PUBLISH_USERNAME")
+    )
     password = args.password or os.environ.get("SAFE_PUBLISH_PASSWORD") or None
-    url = args.repository_url or os.environ.get("SAFE_PUBLISH_REPOSITORY_URL")
+    url, url_from = _first(
+        (args.repository_url, "--repository-url"),
+        (os.environ.get("SAFE_PUBLISH_REPOSITORY_URL"), "SAFE_PUBLISH_REPOSITORY_URL"),
+    )
+    check_url, check_from = _first(
+        (args.check_url, "--check-url"), (os.environ.get("SAFE_PUBLISH_CHECK_URL"), "SAFE_PUBLISH_CHECK_URL")
+    )
+    # Each URL is checked under the name it was given by, before keyring or a prompt sees it.
+    if url is not None:
+        validate_url(url, what=url_from)
+    if check_url is not None:
+        validate_url(check_url, what=check_from)
     if args.repository:
         from publish_plugins.credentials import read_pypirc
 
-        section = read_pypirc(args.repository)
+        section = read_pypirc(args.repository)  # checks the section's URL, naming the file
         url = url or section.url
-        username = username or section.username
+        if not username and section.username:
+            username, user_from = section.username, f"'username' in [{args.repository}] of ~/.pypirc"
         password = password or section.password
     url = url or "https://upload.pypi.org/legacy/"
     if password is None:
@@ -183,9 +205,14 @@ def _repository(args: argparse.Namespace) -> Repository:
             password = getpass.getpass(f"Password or token for {username} at {where}: ") or None
     if args.client_key and not args.client_cert:
         raise UsageError("--client-key needs --client-cert")
+    if username and not password:
+        from publish_plugins.settings import missing_password_message
+
+        how = "pass -p PASSWORD or set SAFE_PUBLISH_PASSWORD (an API token goes with -u __token__)"
+        raise UsageError(missing_password_message(username, how, where=user_from))
     return Repository(
         upload_url=url,
-        check_url=args.check_url or os.environ.get("SAFE_PUBLISH_CHECK_URL"),
+        check_url=check_url,
         username=username,
         password=password,
         ca_cert=args.ca_cert,
@@ -193,6 +220,14 @@ def _repository(args: argparse.Namespace) -> Repository:
         client_key=args.client_key,
         timeout=args.timeout,
     )
+
+
+def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+    """The first value given (not None, not empty) and where it came from (the last source if none is)."""
+    for value, source in candidates:
+        if value:
+            return value, source
+    return None, candidates[-1][1]
 
 
 def _current_project(root: Path | None = None) -> ProjectRef | None:

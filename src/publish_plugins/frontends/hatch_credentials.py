@@ -55,13 +55,22 @@ def find_credentials(
 
 
 def read_username(app: Any, credentials: Credentials) -> str:
-    """The user name, as hatch finds it; a broken ``~/.pypirc`` is a one-line error, not a traceback."""
+    """The user name, as hatch finds it; a broken ``~/.pypirc`` is a one-line error, not a traceback.
+
+    configparser's messages quote the offending line (``password = ...``) or value: never shown.
+    """
     import configparser
+    import json
+
+    from publish_plugins.credentials import config_error_message
 
     try:
         return str(credentials.username)
     except (configparser.Error, UnicodeDecodeError) as exc:
-        app.abort(f"{Path.home() / '.pypirc'}: cannot parse: {' '.join(str(exc).split())}", code=2)
+        app.abort(config_error_message(Path.home() / ".pypirc", exc), code=2)
+        raise  # pragma: no cover - abort() does not return
+    except json.JSONDecodeError as exc:  # hatch's previous_working_users.json
+        app.abort(f"cannot read hatch's remembered users: {exc.msg} (line {exc.lineno})", code=2)
         raise  # pragma: no cover - abort() does not return
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch.publish.plugin.interface import PublisherInterface
 
-from ._shared import failure_hint
+from ._shared import EXIT_INTERRUPTED, HATCH_OPTIONS, failure_hint, in_host_terms
 from .hatch_credentials import find_credentials, read_password, read_username, remember
 from .hatch_output import EventRenderer
 from .hatch_project import artifact_path, default_selection
@@ -38,6 +38,7 @@ class SafePublisher(PublisherInterface):
 
     def publish(self, artifacts: list[str], options: dict[str, Any]) -> None:
         from publish_plugins import PublishError, Repository, publish
+        from publish_plugins.errors import Interrupted
 
         no_prompt = options.get("no_prompt") is True
         initialize_auth = options.get("initialize_auth") is True
@@ -60,23 +61,32 @@ class SafePublisher(PublisherInterface):
                 "repository can read it; prefer HATCH_INDEX_AUTH, keyring or hatch's config"
             )
         try:
+            if settings.report is not None:
+                from publish_plugins.report import check_report_path
+
+                # Before credentials are looked up or asked for: a report with nowhere to go stops first.
+                check_report_path(settings.report, what=settings.sources["report"])
             target = resolve_target(self.app, root, self._index_cache, settings)
             connection = resolve_connection(settings, target)
-        except SettingError as exc:
+        except (SettingError, PublishError) as exc:
             self.app.abort(str(exc), code=2)
             return
         paths = [artifact_path(artifact, root) for artifact in artifacts]
         project, dist_dir = (None, root / "dist") if paths else default_selection(self.app, root)
         credentials = find_credentials(self.app, self._index_cache, settings, target, no_prompt=no_prompt)
-        repository = Repository(
-            upload_url=connection.upload_url,
-            check_url=connection.check_url,
-            username=read_username(self.app, credentials),
-            password=read_password(self.app, credentials, no_prompt=no_prompt),
-            ca_cert=connection.ca_cert,
-            client_cert=connection.client_cert,
-            client_key=connection.client_key,
-        )
+        try:  # the core checks the values once more; its UsageError is one line like any other
+            repository = Repository(
+                upload_url=connection.upload_url,
+                check_url=connection.check_url,
+                username=read_username(self.app, credentials),
+                password=read_password(self.app, credentials, no_prompt=no_prompt),
+                ca_cert=connection.ca_cert,
+                client_cert=connection.client_cert,
+                client_key=connection.client_key,
+            )
+        except PublishError as exc:
+            self.app.abort(str(exc), code=exc.exit_code)
+            return
 
         renderer = EventRenderer(self.app)
         try:
@@ -90,9 +100,9 @@ class SafePublisher(PublisherInterface):
             )
         except PublishError as exc:
             renderer.close()
-            if initialize_auth and exc.exit_code != 1:
+            if initialize_auth and exc.exit_code != 1 and not isinstance(exc, Interrupted):
                 remember(self.app, credentials)
-            self.app.display_error(str(exc))
+            self.app.display_error(in_host_terms(str(exc), HATCH_OPTIONS))
             hint = failure_hint(
                 exc,
                 password_given=repository.password is not None,
@@ -101,7 +111,12 @@ class SafePublisher(PublisherInterface):
             )
             if hint:
                 self.app.display_info(hint)
+            # 130/143 for Ctrl-C and SIGTERM as well: hatch (click) would turn an interrupt into exit 1.
             self.app.abort(code=exc.exit_code)
+            return
+        except KeyboardInterrupt:
+            renderer.close()
+            self.app.abort("interrupted", code=EXIT_INTERRUPTED)
             return
         finally:
             renderer.close()

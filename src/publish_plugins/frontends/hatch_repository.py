@@ -26,6 +26,7 @@ class Target:
     name: str  # a name from [publish.index.repos], or the URL itself
     config: dict[str, Any]  # url, user, auth, ca-cert, client-cert, client-key, check-url (TOML values)
     where: str  # for messages about config values
+    url_from: str = ""  # where the URL was set, for messages about it: "'url' in [...]", "-o repo"
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,21 @@ def resolve_target(app: Any, root: Path, index_cache: Path, settings: Settings) 
     """The repository name and its hatch config (``[publish.index.repos.NAME]`` with its defaults)."""
     index_user_config = copy.deepcopy(app.config.publish.get("index", {}))
     name = settings.repo or index_user_config.get("repo") or "main"
+    if settings.repo:
+        name_from = settings.sources["repo"]
+    else:
+        name_from = f"'repo' in [publish.index] in {app.config_file.path}"
     repos = _index_repos(app, root, index_cache, index_user_config)
     if name in repos:
-        return Target(name, dict(repos[name]), f"[publish.index.repos.{name}] in {app.config_file.path}")
+        where = f"[publish.index.repos.{name}] in {app.config_file.path}"
+        return Target(name, dict(repos[name]), where, f"'url' in {where}")
     if "://" not in name:
         known = ", ".join(sorted(repos))
         raise SettingError(
             f"repository {name!r} is neither a URL nor defined in [publish.index.repos] of "
             f"{app.config_file.path} (known: {known})"
         )
-    return Target(name, {"url": name}, "the repository URL")
+    return Target(name, {"url": name}, "the repository URL", name_from)
 
 
 def resolve_connection(settings: Settings, target: Target) -> Connection:
@@ -71,9 +77,19 @@ def resolve_connection(settings: Settings, target: Target) -> Connection:
             raise SettingError(f"{where}: must be a string")
         return value, where
 
+    from publish_plugins._url_rules import validate_url
+    from publish_plugins.errors import UsageError
+
     url, _ = pick("url")
     if url is None:
         raise SettingError(f"{target.where}: no `url`")
+    check_url, check_from = pick("check-url")
+    try:  # the core's URL rule, under the setting's name; the message never quotes a password
+        validate_url(url, what=target.url_from or f"'url' in {target.where}")
+        if check_url is not None:
+            validate_url(check_url, what=check_from)
+    except UsageError as exc:
+        raise SettingError(str(exc)) from None
     files: dict[str, str | None] = {}
     for key in ("ca-cert", "client-cert", "client-key"):
         value, where = pick(key)
@@ -85,7 +101,7 @@ def resolve_connection(settings: Settings, target: Target) -> Connection:
     return Connection(
         upload_url=url,
         # `check-url` in a repo table is ours: hatch ignores keys it does not know there.
-        check_url=pick("check-url")[0],
+        check_url=check_url,
         ca_cert=files["ca-cert"],
         client_cert=files["client-cert"],
         client_key=files["client-key"],

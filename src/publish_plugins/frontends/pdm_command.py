@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
-from ._shared import EXIT_INTERRUPTED, display_path, failure_hint, positive_int
+from ._shared import EXIT_INTERRUPTED, HOST_OPTIONS, display_path, failure_hint, in_host_terms, positive_int
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pdm.project import Project
 
 __all__ = ["SafePublishCommand"]
@@ -45,6 +47,8 @@ class SafePublishCommand(BaseCommand):
             "Exit codes: 0 every file is on the index, 1 upload/network/authentication failure, "
             "2 usage error or bad input, 3 conflict (nothing uploaded)."
         )
+        # A bad value (--jobs 0) is one line and exit 2, as the command's other usage errors.
+        setattr(parser, "error", _one_line_error(parser))  # noqa: B010 - mypy refuses assigning a method
         parser.add_argument(
             "-r",
             "--repository",
@@ -122,6 +126,13 @@ class SafePublishCommand(BaseCommand):
             sys.exit(code)
 
 
+def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: error: {message}; see {parser.prog} --help\n")
+
+    return error
+
+
 def _run(project: Project, options: argparse.Namespace) -> int:
     from pdm.cli.hooks import HookManager
 
@@ -139,6 +150,11 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     password_given = False
     try:
         hooks.try_emit("pre_publish")
+        if options.report is not None:
+            from publish_plugins.report import check_report_path
+
+            # First: a report with nowhere to go stops the run before PDM is asked for anything.
+            check_report_path(options.report, what="--report")
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
         password_given = target.password is not None
@@ -166,7 +182,8 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     except PublishError as exc:
         renderer.close()
         # As ui.error, but one line, no highlighting inside file names and hashes (see pdm_output).
-        ui.echo(f"[error]ERROR:[/] {escape(str(exc))}", err=True, highlight=False, soft_wrap=True)
+        message = in_host_terms(str(exc), HOST_OPTIONS)
+        ui.echo(f"[error]ERROR:[/] {escape(message)}", err=True, highlight=False, soft_wrap=True)
         name = options.repository if options.repository and "://" not in options.repository else "NAME"
         hint = failure_hint(
             exc,

@@ -72,15 +72,23 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
     import pdm.cli.commands.publish.repository as repository_module
     from pdm.exceptions import PdmUsageError
 
+    from publish_plugins._url_rules import validate_url
     from publish_plugins.errors import PublishError, UsageError
 
     original = repository_module.Repository
     dry_run = bool(options.dry_run)
     found = _Found()
+    # Where each value came from, as `pdm publish` reads them (Command.get_repository), for messages.
+    name, name_from = _given(options.repository, "-r/--repository", "PDM_PUBLISH_REPO")
+    user, user_from = _given(options.username, "-u/--username", "PDM_PUBLISH_USERNAME")
+    if name is not None and "://" in name:
+        validate_url(name, what=name_from)  # before PDM parses it (its errors quote the URL)
 
     class RecordingRepository(repository_module.Repository):
         def __init__(self, project: Project, config: RepositoryConfig) -> None:
             found.config = config
+            if config.name != "__unknown__":  # a configured (or built-in) repository: its url setting
+                validate_url(config.url, what=f"repository.{config.name}.url (PDM configuration)")
             super().__init__(project, config)
             found.repository = self
 
@@ -89,6 +97,9 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
                 resolved = super()._ensure_credentials(username, password)
             except (_NoCredentials, PdmUsageError):
                 if not dry_run:
+                    if username and not password:
+                        where = user_from if user else None  # else from PDM's configuration
+                        raise UsageError(_missing_password(username, where, found.config)) from None
                     raise
                 found.credentials = (username, None)
                 return "", ""  # for PDM's own session, which is not used
@@ -150,7 +161,12 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
 
 def core_repository(project: Project, target: Target, *, check_url: str | None) -> Repository:
     """The core's ``Repository`` from what PDM resolved."""
-    from publish_plugins.settings import DEFAULT_TIMEOUT, Repository
+    from publish_plugins._url_rules import validate_url
+    from publish_plugins.errors import UsageError
+    from publish_plugins.settings import DEFAULT_TIMEOUT, Repository, seconds_problem
+
+    if check_url is not None:
+        validate_url(check_url, what="--check-url")
 
     config = target.config
     verify = getattr(config, "verify_ssl", None) is not False
@@ -161,9 +177,13 @@ def core_repository(project: Project, target: Target, *, check_url: str | None) 
     # PDM's request_timeout (default 15 s) is sized for index pages; an index may take longer to answer
     # after receiving a large upload, so the core's default (60 s) is the floor and only a longer one counts.
     try:
-        timeout = max(float(project.config["request_timeout"]), DEFAULT_TIMEOUT)
+        configured = float(project.config["request_timeout"])
     except (KeyError, TypeError, ValueError):
-        timeout = DEFAULT_TIMEOUT
+        configured = DEFAULT_TIMEOUT
+    problem = seconds_problem(configured)
+    if problem is not None:
+        raise UsageError(f"request_timeout (PDM configuration): {problem}, got {configured!r}")
+    timeout = max(configured, DEFAULT_TIMEOUT)
     return Repository(
         upload_url=_without_userinfo(str(config.url)),
         check_url=check_url,
@@ -246,6 +266,25 @@ class _LazySession:
             object.__setattr__(self, "_auth", value)
         else:
             setattr(self._real(), name, value)
+
+
+def _given(value: str | None, option: str, variable: str) -> tuple[str | None, str]:
+    """An option's value, else its variable's, as ``pdm publish`` reads them, and which one it was."""
+    if value:
+        return value, option
+    return os.getenv(variable) or None, variable
+
+
+def _missing_password(username: str, user_from: str | None, config: RepositoryConfig | None) -> str:
+    from publish_plugins.settings import missing_password_message
+
+    name = config.name if config is not None and config.name != "__unknown__" else "NAME"
+    user_from = user_from or f"repository.{name}.username (PDM configuration)"
+    how = (
+        f"pass -P PASSWORD, set PDM_PUBLISH_PASSWORD, or run `pdm config repository.{name}.password` "
+        "(an API token goes with the user name __token__)"
+    )
+    return missing_password_message(username, how, where=user_from)
 
 
 def _usage_message(text: str) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 from poetry.console.commands.publish import PublishCommand
 
-from ._shared import display_path, failure_hint
+from ._shared import EXIT_INTERRUPTED, HOST_OPTIONS, display_path, failure_hint, in_host_terms
 from .poetry_output import EventRenderer, escape
 from .poetry_repository import EXIT_FAILURE, CommandProblem, resolve_repository
 
@@ -71,6 +71,11 @@ class SafePublishCommand(PublishCommand):
         except CommandProblem as exc:
             self.line_error(f"<error>{escape(str(exc))}</error>")
             return exc.exit_code
+        except KeyboardInterrupt:
+            # cleo would exit 1; an interrupted run exits 130 in every front end (a run in progress raises
+            # the core's Interrupted instead, with 130 or 143).
+            self.line_error("<error>interrupted</error>")
+            return EXIT_INTERRUPTED
 
     def _handle_safely(self, check_url: str | None) -> int:
         if self.option("skip-existing"):
@@ -91,10 +96,7 @@ class SafePublishCommand(PublishCommand):
             return EXIT_FAILURE
 
         dist_dir = self.option("dist-dir")
-        if self.option("build"):
-            code = self._build(dist_dir)
-            if code:
-                return code
+        # Before the build: a bad URL, setting or missing password must not cost a build.
         repository_name, repository = resolve_repository(
             self.poetry.config,
             self.io,
@@ -105,6 +107,10 @@ class SafePublishCommand(PublishCommand):
             client_cert=self.option("client-cert"),
             check_url=check_url,
         )
+        if self.option("build"):
+            code = self._build(dist_dir)
+            if code:
+                return code
 
         package = self.poetry.package
         self.line("")
@@ -130,7 +136,7 @@ class SafePublishCommand(PublishCommand):
             )
         except PublishError as exc:
             renderer.close()
-            self.line_error(f"<error>{escape(str(exc))}</error>")
+            self.line_error(f"<error>{escape(in_host_terms(str(exc), HOST_OPTIONS))}</error>")
             name = "pypi" if repository_name == "PyPI" else repository_name
             env_name = re.sub(r"[^A-Z0-9]", "_", name.upper())
             hint = failure_hint(

@@ -8,12 +8,14 @@ poetry's ``Authenticator`` (config, environment, keyring), certificates (``--cer
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cleo.io.io import IO
     from poetry.config.config import Config
+    from poetry.utils.authenticator import Authenticator, RepositoryCertificateConfig
 
     from publish_plugins.settings import Repository
 
@@ -46,24 +48,78 @@ def resolve_repository(
 ) -> tuple[str, Repository]:
     """The repository's display name and the core's Repository for ``--repository NAME`` (poetry 1.2+)."""
     from poetry.utils.authenticator import Authenticator
-    from poetry.utils.password_manager import PoetryKeyringError
 
-    from publish_plugins import Repository
+    from publish_plugins import PublishError, Repository
+    from publish_plugins.settings import missing_password_message
 
-    if not name:
-        name, url = "pypi", PYPI_UPLOAD_URL
-    else:
-        url = _config_value(config, "repositories", name, "url")
-        if not url:
-            raise CommandProblem(
-                f"--repository {name}: no such repository; define it with "
-                f"`poetry config repositories.{name} URL` or POETRY_REPOSITORIES_<NAME>_URL"
-            )
-        if url.endswith("/legacy"):
-            url += "/"
-
+    name, url = _repository_url(config, name)
+    if check_url is not None:
+        _check_url(check_url.strip(), "--check-url")
     # No HTTP cache: nothing is downloaded through poetry, it only resolves settings.
     authenticator = Authenticator(config, io, disable_cache=True)
+    given_user = username
+    username, password, certificates = _credentials(authenticator, name, username, password)
+    if username and not password:
+        where = "-u/--username" if given_user and username == given_user else f"http-basic.{name}.username"
+        how = (
+            f"pass -p PASSWORD, or run `poetry config http-basic.{name} {username}` (it asks for the "
+            f"password); an API token goes in `poetry config pypi-token.{name} TOKEN`"
+        )
+        raise CommandProblem(missing_password_message(username, how, where=where))
+
+    ca_cert = _existing_file(cert, "--cert") or _existing_file(certificates.cert, f"certificates.{name}.cert")
+    client_cert = _existing_file(client_cert, "--client-cert") or _existing_file(
+        certificates.client_cert, f"certificates.{name}.client-cert"
+    )
+    try:  # the core checks the values once more; its UsageError becomes the command's one line
+        repository = Repository(
+            upload_url=url,
+            check_url=check_url.strip() if check_url else None,
+            username=username or None,
+            password=password or None,
+            ca_cert=ca_cert,
+            # As in poetry: a CA file (--cert or certificates.NAME.cert) wins over `verify = false`.
+            verify=True if ca_cert else certificates.verify,
+            client_cert=client_cert,
+            timeout=_timeout(),
+        )
+    except PublishError as exc:
+        raise CommandProblem(str(exc), exc.exit_code) from None
+    display = "PyPI" if name == "pypi" else name
+    return display, repository
+
+
+def _repository_url(config: Config, name: str | None) -> tuple[str, str]:
+    """(name, upload URL) as poetry's Publisher finds them: PyPI, else ``repositories.NAME.url``."""
+    if not name:
+        return "pypi", PYPI_UPLOAD_URL
+    url = _config_value(config, "repositories", name, "url")
+    if not url:
+        raise CommandProblem(
+            f"--repository {name}: no such repository; define it with "
+            f"`poetry config repositories.{name} URL` or POETRY_REPOSITORIES_<NAME>_URL"
+        )
+    _check_url(url, _url_setting(name))
+    return name, url + "/" if url.endswith("/legacy") else url
+
+
+def _check_url(url: object, what: str) -> None:
+    """The core's URL rule, under the setting's name; the message never quotes a password."""
+    from publish_plugins._url_rules import validate_url
+    from publish_plugins.errors import UsageError
+
+    try:
+        validate_url(url, what=what)
+    except UsageError as exc:
+        raise CommandProblem(str(exc)) from None
+
+
+def _credentials(
+    authenticator: Authenticator, name: str, username: str | None, password: str | None
+) -> tuple[str | None, str | None, RepositoryCertificateConfig]:
+    """Token or http-basic credentials and certificates, as ``Publisher.publish`` looks them up."""
+    from poetry.utils.password_manager import PoetryKeyringError
+
     try:
         if not (username and password):
             token = authenticator.get_pypi_token(name)
@@ -73,27 +129,18 @@ def resolve_repository(
                 auth = authenticator.get_http_auth(name)
                 if auth:
                     username, password = auth.username, auth.password
-        certificates = authenticator.get_certs_for_repository(name)
+        return username, password, authenticator.get_certs_for_repository(name)
     except PoetryKeyringError as exc:
-        raise CommandProblem(f"keyring: {exc}", EXIT_FAILURE) from None
-
-    ca_cert = _existing_file(cert, "--cert") or _existing_file(certificates.cert, f"certificates.{name}.cert")
-    client_cert = _existing_file(client_cert, "--client-cert") or _existing_file(
-        certificates.client_cert, f"certificates.{name}.client-cert"
-    )
-    repository = Repository(
-        upload_url=url,
-        check_url=check_url.strip() if check_url else None,
-        username=username or None,
-        password=password or None,
-        ca_cert=ca_cert,
-        # As in poetry: a CA file (--cert or certificates.NAME.cert) wins over `verify = false`.
-        verify=True if ca_cert else certificates.verify,
-        client_cert=client_cert,
-        timeout=_timeout(),
-    )
-    display = "PyPI" if name == "pypi" else name
-    return display, repository
+        # poetry's own texts are safe; a backend's message (kept in the context) may quote a secret.
+        cause = exc.__context__
+        shown = str(exc) if cause is None else f"the keyring backend failed ({type(cause).__name__})"
+        raise CommandProblem(f"keyring: {shown}", EXIT_FAILURE) from None
+    except Exception as exc:  # a keyring backend's own error type: its message may hold a secret
+        raise CommandProblem(
+            f"reading the credentials of {name} failed ({type(exc).__name__}; the message is not shown, "
+            "as it may quote a secret)",
+            EXIT_FAILURE,
+        ) from None
 
 
 # Any: a config value is whatever TOML or the environment gave (poetry's Config.get returns Any too).
@@ -117,10 +164,18 @@ def _existing_file(path: str | Path | None, source: str) -> str | None:
 def _timeout() -> float:
     # poetry's own network timeout setting; without it the core's default (longer than poetry's 15 s,
     # which a large upload's final answer can exceed).
-    from publish_plugins.settings import DEFAULT_TIMEOUT
+    from publish_plugins.settings import DEFAULT_TIMEOUT, parse_seconds
 
     value = os.environ.get("POETRY_REQUESTS_TIMEOUT")
-    try:
-        return float(value) if value else DEFAULT_TIMEOUT
-    except ValueError:
+    if not value:
         return DEFAULT_TIMEOUT
+    try:
+        return parse_seconds(value)
+    except ValueError as exc:
+        raise CommandProblem(f"POETRY_REQUESTS_TIMEOUT: {exc}, got {value!r}") from None
+
+
+def _url_setting(name: str) -> str:
+    """Where poetry took the repository's URL from: its variable when set, else the config key."""
+    variable = "POETRY_REPOSITORIES_" + re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_URL"
+    return variable if os.environ.get(variable) else f"repositories.{name}.url (poetry config)"
