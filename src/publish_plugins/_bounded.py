@@ -192,6 +192,7 @@ def read_answer(
     partial: bool = False,
     sink: Callable[[bytes], None] | None = None,
     content: Iterable[bytes] | None = None,
+    decode: bool = True,
 ) -> Answer:
     """One request, all of it (connect, headers, body) within ``timeout`` seconds; redirects not followed.
 
@@ -200,7 +201,8 @@ def read_answer(
 
     The body is decompressed here (gzip, deflate) and kept up to ``max_bytes``: past that, ``partial``
     returns what was read (to look at the start of a large page), otherwise :class:`BodyTooLarge` is raised.
-    With ``sink`` the body is passed on piece by piece instead of kept (a download to hash).
+    With ``sink`` the body is passed on piece by piece instead of kept (a download to hash). With
+    ``decode=False`` the body is asked for and taken as it is stored (``Accept-Encoding: identity``).
     Raises httpx's errors (a missed deadline is a timeout), :class:`BodyTooLarge` and :class:`BadAnswer`.
     """
     try:
@@ -215,6 +217,7 @@ def read_answer(
             partial=partial,
             sink=sink,
             content=content,
+            decode=decode,
         )
     except httpx.InvalidURL as exc:
         # httpx parses a redirect's Location even when it does not follow it.
@@ -233,6 +236,7 @@ def _read_answer(
     partial: bool,
     sink: Callable[[bytes], None] | None,
     content: Iterable[bytes] | None,
+    decode: bool,
 ) -> Answer:
     with (
         deadline(timeout) if content is None else _deadline_after_body(),
@@ -240,7 +244,7 @@ def _read_answer(
             method,
             url,
             content=None if content is None else _then_start_the_clock(content, timeout),
-            headers={**headers, "Accept-Encoding": "gzip, deflate"},
+            headers={**headers, "Accept-Encoding": "gzip, deflate" if decode else "identity"},
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
@@ -249,7 +253,7 @@ def _read_answer(
         body = bytearray()
         complete = True
         if method != "HEAD":
-            decoder = _Decoder(response.headers.get("Content-Encoding", ""))
+            decoder = _Decoder(response.headers.get("Content-Encoding", "") if decode else "")
             received = decoded = 0
             for raw in response.iter_raw():
                 received += len(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_SERVER_TEXT", "clean_server_text"]
+__all__ = ["MAX_SERVER_TEXT", "clean_server_text", "mask_secrets"]
 
 MAX_SERVER_TEXT = 300
 
@@ -22,7 +22,7 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|\x1b[ -/]*[0-~]?",  # any other ESC sequence
     re.S,
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
 
 
 def clean_server_text(text: str, limit: int = MAX_SERVER_TEXT) -> str:
@@ -30,3 +30,11 @@ def clean_server_text(text: str, limit: int = MAX_SERVER_TEXT) -> str:
     text = _ESCAPE_SEQUENCE.sub("", text[: limit * 20])
     line = " ".join(_CONTROL.sub(" ", text).split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every form of a secret replaced: an index may echo a credential in any message."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "*****")
+    return text

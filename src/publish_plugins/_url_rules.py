@@ -75,9 +75,9 @@ def _host_problem(host_port: str) -> str | None:
             return "has text after the IPv6 address's ']' that is not a :port"
         host, port = literal, after[1:]
     else:
-        host, _, port = host_port.partition(":")
-        if "[" in host or "]" in host:
+        if "[" in host_port or "]" in host_port:
             return broken_ipv6
+        host, _, port = host_port.partition(":")
     if not host:
         return "has no host name"
     # Never quote the port: in "https://user:token/..." (the '@' forgotten) it is the token.

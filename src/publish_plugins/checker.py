@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit
 
 from . import _cancel
 from ._bounded import BadAnswer, BodyTooLarge, read_answer
@@ -17,17 +17,18 @@ from .distribution import Distribution
 from .errors import IndexQueryError
 from .events import EventListener, Notice, Retrying
 from .index import (
-    IndexRoot,
     ProjectFiles,
     RemoteFile,
     RetryableIndexError,
+    RootListing,
     fetch_project_files,
+    resolve_location,
     serves_a_root,
     verify_index_root,
 )
 from .policy import Decision, LocalFacts, RemoteFacts, Skip, decide
 from .settings import PublishOptions, Repository
-from .urls import KNOWN_SIMPLE_ROOTS, same_origin
+from .urls import KNOWN_SIMPLE_ROOTS, redact, same_origin
 
 __all__ = ["IndexChecker"]
 
@@ -55,7 +56,7 @@ class IndexChecker:
         self.options = options
         self.emit = emit
         self.auth = basic_auth(repository)
-        self._root: IndexRoot | None = None
+        self._root: RootListing | None = None
         self._root_lock = threading.Lock()
 
     def fetch_all(self, projects: Sequence[str]) -> dict[str, ProjectFiles | None]:
@@ -86,7 +87,7 @@ class IndexChecker:
             return
         self._root = self._read_root(whole=False)
 
-    def _read_root(self, *, whole: bool) -> IndexRoot:
+    def _read_root(self, *, whole: bool) -> RootListing:
         return self._retrying(
             "checking the check URL",
             lambda: verify_index_root(
@@ -138,7 +139,10 @@ class IndexChecker:
         with self._root_lock:
             if self._root is None or self._root.projects is None:
                 self._root = self._read_root(whole=True)
-            listed = self._root.projects is not None and project in self._root.projects
+            projects = self._root.projects
+        if projects is None:  # a whole read always lists them; never guess "not listed"
+            raise IndexQueryError(f"cannot read the project list of {redact(self.check_url)}")
+        listed = project in projects
         if listed:
             raise IndexQueryError(
                 f"the index lists {project} but sends its page to another origin ({target}); refusing to "
@@ -173,35 +177,48 @@ class IndexChecker:
             return RemoteFacts(remote.filename, *listed)
         # The index lists no usable hash: read its copy and hash that; never decide on the name alone.
         self.emit(
-            Notice(f"{remote.filename}: the index lists no hash; downloading its copy to compare", "info")
+            Notice(
+                f"{clean_server_text(remote.filename, 120)}: the index lists no hash; downloading its copy "
+                "to compare",
+                "info",
+            )
         )
         return RemoteFacts(remote.filename, "sha256", self._download_sha256(remote))
 
     def _download_sha256(self, remote: RemoteFile) -> str:
-        """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap."""
-        digest = hashlib.sha256()
+        """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap.
+
+        The bytes are hashed as they come: ``Accept-Encoding: identity``, as pip asks, and no decoding,
+        so that a server labelling a .tar.gz ``Content-Encoding: gzip`` does not get its inner tar hashed.
+        """
         url = remote.url
         name = clean_server_text(remote.filename, 120)
+        timeout = self.repository.timeout
+        ends = time.monotonic() + timeout  # one deadline for the download and its redirects
         for _ in range(_MAX_DOWNLOAD_REDIRECTS + 1):
             # Credentials only to the upload URL's origin, also after a redirect (PyPI's files live on
             # another host than its pages).
             auth = self.auth if same_origin(url, self.repository.upload_url) else None
             digest = hashlib.sha256()
             try:
+                remaining = ends - time.monotonic()
+                if remaining <= 0:
+                    raise httpx.ReadTimeout("no time left")
                 answer = read_answer(
                     self.client,
                     "GET",
                     url,
                     headers={},
                     auth=auth,
-                    timeout=self.repository.timeout,
+                    timeout=remaining,
                     max_bytes=MAX_DOWNLOAD_BYTES,
                     sink=digest.update,
+                    decode=False,
                 )
             except httpx.TimeoutException:
                 raise IndexQueryError(
                     f"cannot download {name} from the index to compare it: no complete answer within "
-                    f"{self.repository.timeout:g} s (--timeout)"
+                    f"{timeout:g} s (--timeout)"
                 ) from None
             except httpx.HTTPError as exc:
                 raise IndexQueryError(
@@ -213,9 +230,7 @@ class IndexChecker:
                 ) from None
             if not answer.is_redirect:
                 break
-            url = urljoin(url, answer.headers["Location"])
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise IndexQueryError(f"cannot download {name} from the index: redirected to a non-http URL")
+            url = resolve_location(answer, url)
         else:
             raise IndexQueryError(f"cannot download {name} from the index: too many redirects")
         if answer.status != 200:

@@ -54,17 +54,18 @@ def config_error_message(path: Path | str, exc: Exception) -> str:
     ``password = ...``, and an interpolation error quotes the value: only line numbers, section and
     option names are shown here.
     """
-    return f"{path}: cannot parse{_config_error_detail(exc)}"
-
-
-def _config_error_detail(exc: Exception) -> str:
     hidden = "the line is not shown, as it may hold a password"
     if isinstance(exc, configparser.MissingSectionHeaderError):
-        return f" line {exc.lineno}: no [section] header before it ({hidden})"
+        return f"{path}: cannot parse line {exc.lineno}: no [section] header before it ({hidden})"
     if isinstance(exc, configparser.ParsingError):
         numbers = [str(number) for number, _line in exc.errors]
-        lines = f"line {numbers[0]}" if len(numbers) == 1 else f"lines {', '.join(numbers)}"
-        return f" {lines}: not a 'key = value' line ({hidden})"
+        if len(numbers) == 1:
+            return f"{path}: cannot parse line {numbers[0]}: not a 'key = value' line ({hidden})"
+        return f"{path}: cannot parse lines {', '.join(numbers)}: not a 'key = value' line ({hidden})"
+    return f"{path}: cannot parse{_other_config_error(exc)}"
+
+
+def _other_config_error(exc: Exception) -> str:
     if isinstance(exc, (configparser.DuplicateSectionError, configparser.DuplicateOptionError)):
         option = f"{exc.option!r} in " if isinstance(exc, configparser.DuplicateOptionError) else "section "
         return f": line {exc.lineno}: {option}[{exc.section}] appears twice"

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from ._text import clean_server_text
+
 __all__ = ["Conflict", "Decision", "LocalFacts", "Mode", "RemoteFacts", "Skip", "Upload", "decide"]
 
 Mode = Literal["strict", "skip-existing"]
@@ -86,7 +88,10 @@ def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Deci
         if entry.filename != local.filename:
             same_bytes = local_digest == entry.digest
             what = "the same content" if same_bytes else "different content"
-            reason = f"the index has {entry.filename} for the same distribution ({what})"
+            # The index's name is the index's text: printed clean (packaging's versions allow odd spaces).
+            reason = (
+                f"the index has {clean_server_text(entry.filename, 120)} for the same distribution ({what})"
+            )
         else:
             reason = (
                 f"the index has different content "

@@ -49,7 +49,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": str.isdigit() takes it, float() does not
         return float(value)
     # Imported here: an HTTP date is rare, and email.utils is a noticeable part of start-up.
     from datetime import datetime, timezone

@@ -4,14 +4,16 @@ upload, re-check on rejection, report."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _cancel
+from ._text import mask_secrets
 from .errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -25,6 +27,7 @@ from .errors import (
 )
 from .events import (
     CheckingIndex,
+    Event,
     EventListener,
     FileConflict,
     FileIgnored,
@@ -80,7 +83,7 @@ def publish(
     once the report is written. Called in the main thread, it handles both signals itself while it runs
     (unless they are ignored or handled by someone else) and restores the previous handlers afterwards.
     """
-    run = _Run(repository, options or PublishOptions(), on_event)
+    run = _Run(repository, options or PublishOptions(), _masking(on_event, repository.secrets))
     cancellation = _cancel.Cancellation()
     with _cancel.running(cancellation), _cancel.handle_signals(cancellation) as signals:
         try:
@@ -95,6 +98,10 @@ def publish(
                 raise _interrupted_error(run, stopped) from None
             if isinstance(exc, PublishError):
                 run.finish(exc.exit_code)
+                # An index may echo a credential in a reason phrase or an error page: never print it.
+                exc.args = tuple(
+                    mask_secrets(arg, repository.secrets) if isinstance(arg, str) else arg for arg in exc.args
+                )
                 raise
             cancellation.cancel()
             run.finish(EXIT_FAILURE, interrupted=True)
@@ -102,6 +109,22 @@ def publish(
         signals.disarm()
         run.finish(EXIT_OK)
     return PublishResult(run.records, EXIT_OK, run.check_url)
+
+
+def _masking(listener: EventListener, secrets: tuple[str, ...]) -> EventListener:
+    """``listener`` receiving events whose text fields have every form of the password masked."""
+    if not secrets:
+        return listener
+
+    def emit(event: Event) -> None:
+        changes: dict[str, Any] = {}
+        for item in dataclasses.fields(event):
+            value = getattr(event, item.name)
+            if isinstance(value, str) and any(secret in value for secret in secrets):
+                changes[item.name] = mask_secrets(value, secrets)
+        listener(dataclasses.replace(event, **changes) if changes else event)
+
+    return emit
 
 
 def _interruption(exc: BaseException, cancellation: _cancel.Cancellation) -> int | None:
@@ -307,6 +330,8 @@ class _Run:
 
         ``interrupted``: the run did not end on its own (a signal, exit 130/143): hash nothing more.
         """
+        for record in self.records:
+            record.reason = mask_secrets(record.reason, self.repository.secrets)
         for item in self.planned:
             if item.record.sha256 is None:
                 item.record.sha256 = item.dist.known_sha256()

@@ -832,7 +832,7 @@ _MESSAGE_SOURCES = [
     REPO_ROOT / "src" / "publish_plugins" / "frontends" / "_shared.py",
 ]
 # Words a library puts around our messages (argparse: "argument --jobs: <our text>").
-_LIBRARY_TEXT = ("argument --jobs: ",)
+_LIBRARY_TEXT = ("argument --jobs: ", "argument --timeout: ", "argument --retries: ")
 
 
 def source_messages() -> list[tuple[str, re.Pattern[str]]]:

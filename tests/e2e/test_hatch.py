@@ -166,6 +166,11 @@ def isolated_env(home: Path) -> dict[str, str]:
 @pytest.fixture
 def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> HatchProject:
     """A project named ``unique_name`` at version 1.0 in ``tmp_path``, with dist/ empty."""
+    return new_project(tmp_path, unique_name, host_venv)
+
+
+def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> HatchProject:
+    """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
     package = root / "src" / filename_name(unique_name)
     package.mkdir(parents=True)

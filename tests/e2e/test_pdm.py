@@ -104,6 +104,11 @@ def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) 
     Built with hatchling, whose sdists are byte-reproducible: pdm-backend 2.5.0 writes the build time into
     the sdist's gzip header, so a rebuilt pdm-backend sdist never matches the published one.
     """
+    return new_project(tmp_path, unique_name, host_venv)
+
+
+def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PdmProject:
+    """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
     package = root / "src" / filename_name(unique_name)
     package.mkdir(parents=True)

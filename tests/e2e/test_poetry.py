@@ -100,8 +100,13 @@ class PoetryProject:
 
 
 @pytest.fixture
-def project(host_venv: Callable[[str], Path], tmp_path: Path, unique_name: str) -> PoetryProject:
+def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PoetryProject:
     """A tiny package-mode poetry project named ``unique_name``, version 1.0.0, with a real module."""
+    return new_project(tmp_path, unique_name, host_venv)
+
+
+def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PoetryProject:
+    """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
     module = filename_name(unique_name)
     (root / module).mkdir(parents=True)

@@ -180,6 +180,28 @@ PAGE_ANSWERS: list[tuple[str, Callable[[FaultProxy, str], object], str]] = [
         "redirected to another origin (https://sso.example.invalid/login?next=x)",
     ),
     (
+        "redirect-to-a-404-elsewhere",
+        lambda proxy, page: proxy.redirect("/login?next=x", code=302, path=page),
+        "which answered 404: that is not the page of",
+    ),
+    (
+        "json-without-a-name",
+        lambda proxy, page: proxy.status(
+            200, headers={"Content-Type": "application/json"}, body=b'{"files": [], "total": 0}', path=page
+        ),
+        "does not name its project",
+    ),
+    (
+        "page-of-a-similar-name",
+        lambda proxy, page: proxy.status(
+            200,
+            headers=HTML,
+            body=b"<html><head><title>Links for demo-extra</title></head><body></body></html>",
+            path=page,
+        ),
+        "does not name the project",
+    ),
+    (
         "unsupported-encoding",
         lambda proxy, page: proxy.status(
             200, headers={**HTML, "Content-Encoding": "br"}, body=b"\x1b\x00\x00", path=page
@@ -312,14 +334,28 @@ def test_check_url_with_a_misspelled_path_stops_before_any_upload(published: Pub
     published.assert_untouched()
 
 
-def test_check_url_that_is_no_index_at_all_stops_before_any_upload(published: Published) -> None:
-    """A portal page (links that are neither projects nor files; text/plain; JSON of another shape)."""
-    published.proxy.status(200, headers={"Content-Type": "text/plain"}, body=b"hello", path="/portal/")
+@pytest.mark.parametrize(
+    ("headers", "body", "message"),
+    [
+        ({"Content-Type": "text/plain"}, b"hello", "is not a simple index: it answers text/plain"),
+        (HTML, b"<html><body><h1>Welcome</h1><a href='/login'>Log in</a></body></html>", "links to /login"),
+        (HTML, b"", "it answers 200 with an empty body"),
+        (HTML, b"<html><body><h1>Welcome</h1></body></html>", "does not call itself an index"),
+        (JSON, b'{"status": "ok"}', "its JSON answer has no project list"),
+        ({"Content-Type": "text/html; charset=bogus"}, b"<html></html>", "does not call itself an index"),
+    ],
+    ids=["text", "portal", "empty", "no-links", "json-health-check", "unknown-charset"],
+)
+def test_check_url_that_is_no_index_at_all_stops_before_any_upload(
+    published: Published, headers: dict[str, str], body: bytes, message: str
+) -> None:
+    """A portal, an empty answer, a health check: not an index root, so a 404 below it means nothing."""
+    published.proxy.status(200, headers=headers, body=body, path="/portal/", times=None)
 
     result = published.run(check_url=published.proxy.url + "portal/")
 
     assert result.returncode == 2, result.stderr
-    assert "is not a simple index: it answers text/plain" in error_line(result)
+    assert message in error_line(result)
     published.assert_untouched()
 
 
@@ -509,4 +545,77 @@ def test_a_no_hash_download_that_trickles_is_timed_out(
     assert f"cannot download {wheel.name} from the index to compare it: no complete answer within 3 s" in (
         error_line(result)
     )
+    assert posts(proxy) == 0
+
+
+def test_a_project_the_root_names_only_in_its_link_text_is_listed(
+    fallback_server: PypiServer,
+    *,
+    other_origin: RecordingServer,
+    dists: DistFactory,
+    unique_name: str,
+    fault_proxy: Callable[[str], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """PEP 503: the anchor's text is the project's name. A root that lists the project that way (its href
+    says something else) lists it: the forward of its page is not "absent" (exit 1)."""
+    proxy = fault_proxy(fallback_server.url)
+    root = f'<html><body><a href="p-1/">{unique_name}</a></body></html>'.encode()
+    # Rules match by path prefix, in the order they were added: the project page's first.
+    proxy.redirect(f"{other_origin.url}simple/{unique_name}/", code=303, path=f"/simple/{unique_name}/")
+    proxy.status(200, headers=HTML, body=root, path="/simple/", times=None)
+    wheel = dists.wheel(unique_name, "1.0")
+
+    result = run_cli([*creds(fallback_server, proxy.url), *FAST, str(wheel)], cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    assert f"the index lists {unique_name} but sends its page to another origin" in error_line(result)
+    assert posts(proxy) == 0
+
+
+def test_a_credential_echoed_by_the_check_is_never_printed(published: Published) -> None:
+    """A proxy that echoes the Authorization header (or the password) in its reason phrase: masked in the
+    error line and the report (run_cli also scans all output for every form of the password)."""
+    import base64
+
+    basic = base64.b64encode(f"{published.index.username}:{published.index.password}".encode()).decode()
+    reason = f"Forbidden for Basic {basic} ({published.index.password})"
+    published.proxy.status(403, reason=reason, path=published.page, times=None)
+    report = published.cwd / "report.json"
+
+    result = published.run("--report", str(report))
+
+    assert result.returncode == 1, result.stderr
+    assert "Forbidden for Basic *****" in error_line(result)
+    assert basic not in report.read_text()
+    assert published.index.password not in report.read_text()
+    published.assert_untouched()
+
+
+def test_a_download_labelled_gzip_is_hashed_as_stored(
+    pypiserver_nohash: PypiServer,
+    dists: DistFactory,
+    unique_name: str,
+    fault_proxy: Callable[[str], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """A server that labels a .tar.gz "Content-Encoding: gzip" (Apache's AddEncoding, S3 metadata): the
+    copy is asked for and hashed as stored, as pip does, so an identical sdist is identical (exit 0), not
+    a conflict with its inner tar."""
+    sdist = dists.sdist(unique_name, "1.0")
+    assert run_main([*creds(pypiserver_nohash), str(sdist)], cwd=tmp_path).returncode == 0
+    proxy = fault_proxy(pypiserver_nohash.url)
+    proxy.status(
+        200,
+        headers={"Content-Type": "application/octet-stream", "Content-Encoding": "gzip"},
+        body=sdist.read_bytes(),
+        path=f"/packages/{sdist.name}",
+        times=None,
+    )
+
+    result = run_cli([*creds(pypiserver_nohash, proxy.url), *FAST, str(sdist)], cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "skipped, identical" in result.stderr
+    assert ("GET", f"/packages/{sdist.name}") in proxy.requests
     assert posts(proxy) == 0

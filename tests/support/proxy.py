@@ -64,6 +64,7 @@ class Fault:
     body: bytes = b""
     seconds: float = 0.0  # delay; trickle: the pause between two bytes
     in_head: bool = False  # trickle: the head itself trickles, not only the body
+    reason: str | None = None  # status: the reason phrase (default: the standard one)
     hits: int = 0  # how often the rule fired
 
     def matches(self, method: str, path: str) -> bool:
@@ -204,8 +205,11 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def _response(status: int, headers: Mapping[str, str], body: bytes, *, close: bool) -> bytes:
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+def _response(
+    status: int, headers: Mapping[str, str], body: bytes, *, close: bool, reason: str | None = None
+) -> bytes:
+    if reason is None:
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
     lines = [f"HTTP/1.1 {status} {reason}"]
     lines += [f"{key}: {value}" for key, value in headers.items() if key.lower() != "content-length"]
     lines.append(f"Content-Length: {len(body)}")
@@ -327,12 +331,16 @@ class FaultProxy:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
+        reason: str | None = None,
         method: str | None = None,
         path: str = "/",
         times: int | None = 1,
     ) -> Fault:
         """Answer with ``code`` (e.g. 502, 503, 429 with Retry-After) without reaching the server."""
-        return self.add(Fault("status", method, path, times, status=code, headers=headers or {}, body=body))
+        fault = Fault(
+            "status", method, path, times, status=code, headers=headers or {}, body=body, reason=reason
+        )
+        return self.add(fault)
 
     def stall(self, *, method: str | None = None, path: str = "/", times: int | None = 1) -> Fault:
         """Read the request and never answer; the connection is held until the proxy stops."""
@@ -498,7 +506,10 @@ class FaultProxy:
 
         if fault is not None and kind in {"status", "redirect"}:
             self._drain(stream, head, record)
-            client.sendall(_response(fault.status, fault.headers, fault.body, close=not keep_alive))
+            reply = _response(
+                fault.status, fault.headers, fault.body, close=not keep_alive, reason=fault.reason
+            )
+            client.sendall(reply)
             return keep_alive
         if kind == "stall":
             self._drain(stream, head, record)

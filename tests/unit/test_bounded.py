@@ -104,3 +104,22 @@ def test_an_invalid_location_is_a_bad_answer_not_an_httpx_exception() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(answer)) as client, pytest.raises(BadAnswer):
         read_answer(client, "GET", "http://127.0.0.1/x", headers={}, auth=None, timeout=5)
+
+
+def test_redirects_share_one_deadline() -> None:
+    """Each hop of a redirect chain does not get a fresh --timeout: the page and its redirects, together."""
+    import time
+
+    from publish_plugins.index import RetryableIndexError, fetch_project_files
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.3)  # a slow hop
+        hop = int(request.url.params.get("hop", "0"))
+        if hop < 5:
+            return httpx.Response(302, headers={"Location": f"/simple/demo/?hop={hop + 1}"}, stream=Pieces())
+        return httpx.Response(404, stream=Pieces())
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client, pytest.raises(RetryableIndexError):
+        fetch_project_files(
+            client, "http://127.0.0.1/simple/", "demo", auth=None, auth_origin=None, timeout=1
+        )

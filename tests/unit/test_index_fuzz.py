@@ -17,15 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from publish_plugins._simple_pages import ProjectFiles, RootListing, parse_simple_html, parse_simple_json
 from publish_plugins.errors import IndexQueryError, PublishError
-from publish_plugins.index import (
-    IndexRoot,
-    ProjectFiles,
-    fetch_project_files,
-    parse_simple_html,
-    parse_simple_json,
-    verify_index_root,
-)
+from publish_plugins.index import fetch_project_files, verify_index_root
 
 PAGE = "http://127.0.0.1:8080/simple/demo/"
 FUZZ = settings(
@@ -361,10 +355,12 @@ def test_only_404_410_or_a_verified_forward_reads_as_absent(  # noqa: PLR0917 (h
     LOCATIONS,
     st.one_of(json_bytes(), html_pages().map(str.encode), st.binary()),
 )
+@example(200, "text/html; charset=no-such-charset", "", "", b"<html><a href='demo/'>demo</a></html>")
+@example(200, "text/html", "", "", b"<html><body><a href='/login'>Log in</a></body></html>")
 def test_the_check_url_is_an_index_root_or_the_run_stops(
     status: int, content_type: str, encoding: str, location: str, body: bytes
 ) -> None:
-    """The root check: an IndexRoot only from a 200; otherwise a usage error or an index error, one line."""
+    """The root check: an RootListing only from a 200; otherwise a usage error or an index error, one line."""
     server = _server(status, content_type, encoding, location, _encode(body, encoding, False))
     with httpx.Client(transport=server) as client:
         root = _outcome(
@@ -372,7 +368,7 @@ def test_the_check_url_is_an_index_root_or_the_run_stops(
                 client, "http://127.0.0.1:8080/simple/", auth=None, auth_origin=None, timeout=5
             )
         )
-    if isinstance(root, IndexRoot):
+    if isinstance(root, RootListing):
         assert status == 200
     else:
         assert isinstance(root, PublishError)

@@ -40,3 +40,8 @@ def test_a_huge_text_is_not_scanned_whole() -> None:
     """A 50 MB error page costs a bounded amount of work: only the start can reach the line anyway."""
     cleaned = clean_server_text("\x1b[1m" + "y" * 50_000_000, limit=50)
     assert cleaned == "y" * 47 + "..."
+
+
+def test_line_and_paragraph_separators_are_removed() -> None:
+    """U+2028/U+2029 break lines in many terminals and log viewers; U+0085 is a C1 control."""
+    assert clean_server_text("demo-1.0\u2028\x1f\x85-py3-none-any.whl") == "demo-1.0 -py3-none-any.whl"

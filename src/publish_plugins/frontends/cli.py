@@ -182,6 +182,13 @@ def _repository(args: argparse.Namespace) -> Repository:
     if args.repository:
         from publish_plugins.credentials import read_pypirc
 
+        if any(char in args.repository for char in "@/:"):  # a URL: never quoted as is (a password?)
+            from publish_plugins._url_rules import redact_text
+
+            raise UsageError(
+                "-r/--repository takes a section name of ~/.pypirc; pass a URL as --repository-url "
+                f"(got {redact_text(args.repository)})"
+            )
         section = read_pypirc(args.repository)  # checks the section's URL, naming the file
         url = url or section.url
         if not username and section.username:

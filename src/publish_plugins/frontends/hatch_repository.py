@@ -55,10 +55,13 @@ def resolve_target(app: Any, root: Path, index_cache: Path, settings: Settings) 
         where = f"[publish.index.repos.{name}] in {app.config_file.path}"
         return Target(name, dict(repos[name]), where, f"'url' in {where}")
     if "://" not in name:
+        from publish_plugins._url_rules import redact_text
+
         known = ", ".join(sorted(repos))
+        # A URL without its scheme lands here, perhaps with a password in it: shown redacted.
         raise SettingError(
-            f"repository {name!r} is neither a URL nor defined in [publish.index.repos] of "
-            f"{app.config_file.path} (known: {known})"
+            f"{name_from}: repository {redact_text(name)!r} is neither a URL nor defined in "
+            f"[publish.index.repos] of {app.config_file.path} (known: {known})"
         )
     return Target(name, {"url": name}, "the repository URL", name_from)
 

@@ -155,6 +155,10 @@ def _run(project: Project, options: argparse.Namespace) -> int:
 
             # First: a report with nowhere to go stops the run before PDM is asked for anything.
             check_report_path(options.report, what="--report")
+        if options.check_url is not None:
+            from publish_plugins._url_rules import validate_url
+
+            validate_url(options.check_url, what="--check-url")  # before the build, as -r's URL
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
         password_given = target.password is not None

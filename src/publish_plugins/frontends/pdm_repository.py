@@ -81,8 +81,10 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
     # Where each value came from, as `pdm publish` reads them (Command.get_repository), for messages.
     name, name_from = _given(options.repository, "-r/--repository", "PDM_PUBLISH_REPO")
     user, user_from = _given(options.username, "-u/--username", "PDM_PUBLISH_USERNAME")
-    if name is not None and "://" in name:
-        validate_url(name, what=name_from)  # before PDM parses it (its errors quote the URL)
+    if name is not None and ("://" in name or any(char in name for char in "@/:")):
+        # A URL (or one missing its scheme, which PDM takes for a name and would quote) is checked
+        # before PDM parses it: its errors quote the URL, password and all.
+        validate_url(name, what=name_from)
 
     class RecordingRepository(repository_module.Repository):
         def __init__(self, project: Project, config: RepositoryConfig) -> None:
@@ -109,7 +111,13 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
         def _get_pypi_token_via_oidc(self) -> str | None:
             if dry_run:  # a dry run only reads the index: no token minted for it
                 return None
-            return super()._get_pypi_token_via_oidc()
+            try:
+                return super()._get_pypi_token_via_oidc()
+            except (ValueError, KeyError, TypeError):
+                # An index that is not PyPI may answer the audience URL with a page that is not the
+                # expected JSON; PDM catches only HTTP errors there. It means "no token", as they do.
+                self.ui.echo("Failed to get PyPI token via OIDC", err=True)
+                return None
 
         def _prompt_for_credentials(self, service: str, username: str | None) -> tuple[str, str, bool]:
             if dry_run:

@@ -20,7 +20,7 @@ from poetry.console.commands.publish import PublishCommand
 
 from ._shared import EXIT_INTERRUPTED, HOST_OPTIONS, display_path, failure_hint, in_host_terms
 from .poetry_output import EventRenderer, escape
-from .poetry_repository import EXIT_FAILURE, CommandProblem, resolve_repository
+from .poetry_repository import EXIT_FAILURE, CommandProblem, check_repository_url, resolve_repository
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -85,6 +85,7 @@ class SafePublishCommand(PublishCommand):
             )
         if check_url is not None and not check_url.strip():
             raise CommandProblem("--check-url needs a URL")
+        check_repository_url(self.option("repository"))  # before self.poetry parses every repository URL
         if not self.poetry.is_package_mode:
             self.line_error("Publishing a package is not possible in non-package mode.")
             return EXIT_FAILURE

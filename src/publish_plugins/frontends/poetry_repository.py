@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
     from publish_plugins.settings import Repository
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "PYPI_UPLOAD_URL", "CommandProblem", "resolve_repository"]
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "PYPI_UPLOAD_URL",
+    "CommandProblem",
+    "check_repository_url",
+    "resolve_repository",
+]
 
 PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
 # The core's exit codes, repeated: poetry loads the command module on every run, the core only on ours.
@@ -59,13 +66,16 @@ def resolve_repository(
     authenticator = Authenticator(config, io, disable_cache=True)
     given_user = username
     username, password, certificates = _credentials(authenticator, name, username, password)
-    if username and not password:
-        where = "-u/--username" if given_user and username == given_user else f"http-basic.{name}.username"
+    if not password and (username or given_user):
+        # poetry takes -u only together with -p; alone, the configured credentials replace it, and with
+        # none configured poetry's own publish would go anonymous. Either way a password is missing.
+        where = f"http-basic.{name}.username" if username and username != given_user else "-u/--username"
+        username = username or given_user
         how = (
             f"pass -p PASSWORD, or run `poetry config http-basic.{name} {username}` (it asks for the "
             f"password); an API token goes in `poetry config pypi-token.{name} TOKEN`"
         )
-        raise CommandProblem(missing_password_message(username, how, where=where))
+        raise CommandProblem(missing_password_message(str(username), how, where=where))
 
     ca_cert = _existing_file(cert, "--cert") or _existing_file(certificates.cert, f"certificates.{name}.cert")
     client_cert = _existing_file(client_cert, "--client-cert") or _existing_file(
@@ -89,10 +99,32 @@ def resolve_repository(
     return display, repository
 
 
+def check_repository_url(name: str | None) -> None:
+    """The named repository's URL, checked before poetry loads the project.
+
+    Loading the project parses every configured repository URL, and a broken one ends the command with
+    poetry's own bare parser error ("Invalid IPv6 URL"): the one named is checked first, the core's way.
+    """
+    if not name or any(char in name for char in "@/:"):
+        return  # resolve_repository says what is wrong with such a name
+    from poetry.config.config import Config
+
+    url = _config_value(Config.create(), "repositories", name, "url")
+    if isinstance(url, str) and url:
+        _check_url(url, _url_setting(name))
+
+
 def _repository_url(config: Config, name: str | None) -> tuple[str, str]:
     """(name, upload URL) as poetry's Publisher finds them: PyPI, else ``repositories.NAME.url``."""
     if not name:
         return "pypi", PYPI_UPLOAD_URL
+    if any(char in name for char in "@/:"):  # a URL where poetry takes a name: never quoted as is
+        from publish_plugins._url_rules import redact_text
+
+        raise CommandProblem(
+            f"--repository takes the name of a repository (`poetry config repositories.NAME URL`), "
+            f"not a URL (got {redact_text(name)})"
+        )
     url = _config_value(config, "repositories", name, "url")
     if not url:
         raise CommandProblem(
