@@ -1,5 +1,6 @@
 # Build and test environment. Everything is installed by these rules (CI starts from python3, pip,
-# make, git and curl only): uv comes from a bootstrap venv, the rest from requirements/*.txt.
+# make, git and curl only): uv comes from a bootstrap venv, the tools from requirements/*.txt (pinned),
+# the hosts from pyproject.toml's [dependency-groups].
 #
 #   make venv        .venv: publish-plugins (editable) + test, lint and docs tools
 #   make hosts       .venvs/{hatch,pdm,poetry}: each host + publish-plugins (editable), for e2e tests
@@ -7,10 +8,12 @@
 #   make lint        ruff check, ruff format --check, mypy
 #   make lint-hosts  mypy over each host front end, against its host's venv
 #   make docs        mkdocs build --strict (when mkdocs.yml exists)
-#   make test        lint + docs + slow tests + fast tests (what CI runs)
+#   make test        lint + docs + slow tests + fast tests, with coverage (what CI runs)
+#   make coverage    slow + fast tests with branch coverage of publish_plugins; fails under the floor
 #   make test-fast   tests not marked slow, on 2 workers
 #   make test-slow   tests marked slow
 #   make test-min    e2e tests against the minimum host versions
+#   make test-dist   build the sdist and wheel, check them, test each installed in a fresh venv
 #   make demo        publish / re-publish / conflict against a local pypiserver
 #   make bench       benchmarks
 #   make clean       remove every environment and build output
@@ -21,9 +24,12 @@ BOOT := .venvs/boot
 UV := $(BOOT)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+TOOL_REQUIREMENTS := requirements/test.txt requirements/lint.txt requirements/docs.txt
 HOSTS := hatch pdm poetry
 HOST_STAMPS := $(foreach h,$(HOSTS),.venvs/$(h)/.stamp)
 MIN_HOST_STAMPS := $(foreach h,$(HOSTS),.venvs/min-$(h)/.stamp)
+# Extra pytest arguments for test-fast and test-slow, e.g. `make test-fast PYTEST_ARGS="-k pdm -x"`.
+PYTEST_ARGS ?=
 # A hanging test (a stalled connection, a server that never answers) fails instead of blocking CI.
 FAST_TIMEOUT ?= 300
 SLOW_TIMEOUT ?= 1800
@@ -35,7 +41,8 @@ FORMAT_PATHS := $(wildcard src tests scripts)
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help venv hosts hosts-min lint lint-hosts docs test test-fast test-slow test-min demo bench clean
+.PHONY: help venv hosts hosts-min lint lint-hosts docs test coverage test-fast test-slow test-min test-dist \
+	demo bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -45,17 +52,17 @@ $(UV):
 	$(BOOT)/bin/pip install -q uv==$(UV_VERSION)
 
 # The stamp is newer than its inputs once an install succeeded: `make venv` is then a no-op.
-$(VENV)/.stamp: pyproject.toml requirements/test.txt | $(UV)
+$(VENV)/.stamp: pyproject.toml $(TOOL_REQUIREMENTS) | $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e . -r requirements/test.txt
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e . $(addprefix -r ,$(TOOL_REQUIREMENTS))
 	touch $@
 
 venv: $(VENV)/.stamp
 
-# One venv per host (and per minimum host): .venvs/NAME from requirements/host-NAME.txt.
-.venvs/%/.stamp: requirements/host-%.txt pyproject.toml | $(UV)
+# One venv per host (and per minimum host): .venvs/NAME from the dependency group host-NAME.
+.venvs/%/.stamp: pyproject.toml | $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) .venvs/$*
-	VIRTUAL_ENV=.venvs/$* $(UV) pip install -q -e . -r requirements/host-$*.txt
+	VIRTUAL_ENV=.venvs/$* $(UV) pip install -q -e . --group host-$*
 	touch $@
 
 hosts: $(HOST_STAMPS)
@@ -89,21 +96,33 @@ test: venv hosts
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory lint-hosts
 	$(MAKE) --no-print-directory docs
-	$(MAKE) --no-print-directory test-slow
-	$(MAKE) --no-print-directory test-fast
+	$(MAKE) --no-print-directory coverage
+
+# Branch coverage ([tool.coverage] in pyproject.toml): the slow run starts a fresh .coverage (no report,
+# no floor), the fast run adds its workers' data (pytest-cov combines them), then prints the report before
+# pytest's summary line and fails under fail_under. A failing test fails the run as without coverage.
+coverage: venv hosts
+	$(MAKE) --no-print-directory test-slow PYTEST_ARGS="--cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)"
+	$(MAKE) --no-print-directory test-fast PYTEST_ARGS="--cov --cov-append $(PYTEST_ARGS)"
 
 # pytest exits 5 when it collects no test: that fails here, as it should.
 test-fast: venv hosts
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" --timeout $(FAST_TIMEOUT)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" --timeout $(FAST_TIMEOUT) $(PYTEST_ARGS)
 
 # Exit 5 (no slow test collected) is not a failure here: the fast run above always runs tests.
 test-slow: venv hosts
-	@status=0; $(PY) -m pytest -m slow --timeout $(SLOW_TIMEOUT) || status=$$?; \
+	@status=0; $(PY) -m pytest -m slow --timeout $(SLOW_TIMEOUT) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no slow tests collected"; status=0; fi; exit $$status
 
 test-min: venv hosts-min
 	PUBLISH_PLUGINS_HOST_VENVS=.venvs/min- \
 		$(PY) -m pytest -n $(PYTEST_WORKERS) -m "e2e and not slow" --timeout $(FAST_TIMEOUT) tests/e2e
+
+# The sdist and the wheel as a user installs them (scripts/dist_check.py): contents and metadata checked,
+# each installed into a fresh venv under build/dist-test/ (no editable checkout) to run `safe-publish
+# --version`, the unit tests, the standalone command's e2e tests and the demo.
+test-dist: venv
+	$(PY) scripts/dist_check.py --uv $(UV) --python $(PYTHON) --workers $(PYTEST_WORKERS)
 
 demo: venv
 	$(PY) scripts/demo.py
@@ -112,5 +131,5 @@ bench: venv hosts
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venvs build dist site .demo .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .venvs build dist site .demo .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,9 +1,10 @@
 """Servers per run, measured subprocesses, isolated environments.
 
 Every measured run gets a fresh pypiserver with its own package folder, filled by hard links before it
-starts and warmed (its digest cache filled) before the tool runs, and a fresh counting proxy in front of
-it. Tools are started in their own session and reaped with ``wait4``: its resource usage gives the peak
-RSS of the largest process of the tool's tree and the CPU time of the whole tree.
+starts and warmed (its digest cache filled) before the tool runs, and a fresh relay in front of it (the
+tests' FaultProxy with no fault set) that counts and times every request. Tools are started in their own
+session and reaped with ``wait4``: its resource usage gives the peak RSS of the largest process of the
+tool's tree and the CPU time of the whole tree.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .proxy import CountingProxy, ProxyStats
+from .support import proxy as relay
 from .support import servers
 
 PypiServer = Any  # tests/support/servers.py is loaded by path, so it has no static type here
+Relay = Any  # tests/support/proxy.py's FaultProxy, loaded by path too
 USERNAME = servers.TEST_USERNAME
 PASSWORD = servers.TEST_PASSWORD
 RUN_TIMEOUT = 600.0
@@ -209,12 +211,19 @@ def link_files(files: Iterable[Path], folder: Path) -> None:
             shutil.copyfile(path, target)
 
 
+def start_relay(server: PypiServer) -> Relay:
+    """A started relay in front of ``server``, with fresh counters and a port of its own."""
+    proxy = relay.FaultProxy(server.url)
+    proxy.start()
+    return proxy
+
+
 @dataclass
 class ServerRun:
-    """A started pypiserver with a counting proxy in front; ``upload_url``/``simple_url`` go through it."""
+    """A started pypiserver with a relay in front; ``upload_url``/``simple_url`` go through it."""
 
     server: PypiServer
-    proxy: CountingProxy
+    proxy: Relay
     projects: list[str]
     preloaded: frozenset[str] = field(default_factory=frozenset)
 
@@ -235,9 +244,9 @@ class ServerRun:
         The server is warmed again first: it re-hashes what the first run uploaded on the next page
         request, a one-off cost an index like PyPI has paid at upload time.
         """
-        self.proxy.close()
+        self.proxy.stop()
         warm(self.server, self.projects)
-        self.proxy = CountingProxy(self.server.port).__enter__()
+        self.proxy = start_relay(self.server)
         self.preloaded = frozenset(self.stored())
 
 
@@ -261,13 +270,11 @@ class ServerPool:
         try:
             server.start()
             warm(server, projects)
-            run = ServerRun(
-                server, CountingProxy(server.port).__enter__(), projects, frozenset(p.name for p in preload)
-            )
+            run = ServerRun(server, start_relay(server), projects, frozenset(p.name for p in preload))
             yield run
         finally:
             if run is not None:
-                run.proxy.close()
+                run.proxy.stop()
             self._pending.append(self._stopper.submit(_stop_and_remove, server, workdir))
 
     def close(self) -> None:
@@ -290,24 +297,22 @@ def _stop_and_remove(server: PypiServer, workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def fill_result(result: RunResult, stats: ProxyStats, run: ServerRun) -> None:
-    """Copy the proxy's counters and the server's file count into a run result."""
-    result.upload_bytes = stats.upload_bytes
-    result.uploads = stats.count("POST")
-    result.index_requests = sum(
-        1 for r in stats.requests if r.method in ("GET", "HEAD") and r.path.startswith("/simple")
-    )
-    result.other_requests = len(stats.requests) - result.uploads - result.index_requests
-    result.connections = stats.connections
+def fill_result(result: RunResult, run: ServerRun) -> None:
+    """Copy the relay's counters and the server's file count into a run result."""
+    requests = run.proxy.snapshot()
+    result.upload_bytes = run.proxy.upload_bytes
+    result.uploads = run.proxy.count("POST")
+    result.index_requests = run.proxy.count("GET", "/simple") + run.proxy.count("HEAD", "/simple")
+    result.other_requests = len(requests) - result.uploads - result.index_requests
+    result.connections = run.proxy.connections
     stored = run.stored()
     result.stored_after = len(stored)
     result.new_files = len(stored - run.preloaded)
-    if result.invocations == 1 and stats.requests:
-        _timeline(result, stats)
+    if result.invocations == 1 and requests:
+        _timeline(result, requests)
 
 
-def _timeline(result: RunResult, stats: ProxyStats) -> None:
-    requests = stats.requests
+def _timeline(result: RunResult, requests: list[Any]) -> None:
     answered = [r.answered for r in requests if r.answered is not None]
     result.before_first_request = min(r.started for r in requests) - result.started
     result.after_last_answer = result.ended - max(answered) if answered else None

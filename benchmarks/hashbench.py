@@ -56,7 +56,7 @@ def _time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 def main(argv: list[str]) -> int:
     path, repeats = Path(argv[0]), int(argv[1])
-    from publish_plugins.hashing import file_digests
+    from publish_plugins._hashing import file_digests
 
     plain_loop(path)  # page cache
     methods: dict[str, Callable[[], object]] = {

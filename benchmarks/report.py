@@ -388,7 +388,7 @@ class Report:
         self.add("## Plugin load cost", "")
         self.add(
             f'Median of {self.data["config"]["load_runs"]} runs each, alternating; "without" is '
-            "`.venvs/bench-<host>-bare`, the same host from the same requirements file without "
+            "`.venvs/bench-<host>-bare`, the same host from the same dependency group without "
             "publish-plugins.",
             "",
         )

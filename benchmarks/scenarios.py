@@ -1,7 +1,7 @@
 """Scenarios S1-S6 (issue 5) and the loop that measures every tool on them.
 
 Each measured run: a fresh pypiserver (fresh package folder) holding the scenario's "already published"
-files, warmed, a fresh counting proxy, then the tool. Repeats are interleaved across tools (repeat 1 of
+files, warmed, a fresh relay, then the tool. Repeats are interleaved across tools (repeat 1 of
 every tool, then repeat 2 …), so slow drift of the machine spreads over all tools alike.
 """
 
@@ -182,7 +182,7 @@ def _run_one(
                 ctx.workdir.mkdir(parents=True, exist_ok=True)
                 log = root / "logs" / f"{row.replace(' ', '_')}-{tool.key}-{repeat + 1}.log"
                 result = run_invocations(tool.invocations(ctx), log)
-                fill_result(result, server.proxy.stats, server)
+                fill_result(result, server)
                 result.log = str(log)
                 runlog.add(row, tool.key, result)
                 _log(

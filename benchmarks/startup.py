@@ -1,6 +1,6 @@
 """Start-up costs: plugin load cost per host (with vs without publish-plugins) and tool start-up floors.
 
-"Without" is a venv of the same host from the same requirements file, without publish-plugins
+"Without" is a venv of the same host from the same dependency group, without publish-plugins
 (``.venvs/bench-<host>-bare``, created here when missing). Runs alternate with/without so drift of the
 machine hits both alike.
 """

@@ -1,9 +1,9 @@
-"""The test suite's server and distribution helpers, loaded by file path.
+"""The test suite's servers, distributions and HTTP relay, loaded by file path.
 
 ``tests`` is not a package on ``sys.path`` when the benchmarks run (and a stray ``tests`` package in
-site-packages could shadow it), so the two modules are loaded from their files. They are reused, never
-edited: the benchmarks must measure against the same pypiserver and the same kind of distributions the
-tests use.
+site-packages could shadow it), so the three modules are loaded from their files. They are reused, never
+edited: the benchmarks measure against the same pypiserver, the same kind of distributions and through
+the same relay (tests/support/proxy.py, with no fault set) as the tests.
 """
 
 from __future__ import annotations
@@ -34,3 +34,4 @@ def _load(name: str) -> ModuleType:
 
 servers = _load("servers")
 dists = _load("dists")
+proxy = _load("proxy")

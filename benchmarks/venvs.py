@@ -3,8 +3,8 @@
 - ``.venvs/bench``: the peers (twine, uv), pypiserver with watchdog 2.1.9, the profilers and
   publish-plugins (editable), from ``requirements/bench.txt``; reinstalled when that file or
   ``pyproject.toml`` is newer than its stamp.
-- ``.venvs/bench-<host>-bare``: a host from ``requirements/host-<host>.txt`` without publish-plugins,
-  the "without" side of the plugin load cost.
+- ``.venvs/bench-<host>-bare``: a host from the dependency group ``host-<host>`` (pyproject.toml)
+  without publish-plugins, the "without" side of the plugin load cost.
 """
 
 from __future__ import annotations
@@ -68,15 +68,12 @@ def ensure_bare_venv(host: str) -> tuple[Path | None, str | None]:
     bare = VENVS / f"bench-{host}-bare"
     if (bare / "bin" / host).exists():
         return bare, None
-    requirements = REPO_ROOT / "requirements" / f"host-{host}.txt"
+    group = f"host-{host}"
     python = VENVS / host / "bin" / "python"
     uv = find_uv()
-    if uv is None or not requirements.exists() or not python.exists():
-        return (
-            None,
-            f"cannot create {bare.name}: needs uv, {requirements.name} and .venvs/{host} (`make hosts`)",
-        )
-    print(f"creating {bare} from {requirements.name}", flush=True)
+    if uv is None or not python.exists():
+        return None, f"cannot create {bare.name}: needs uv and .venvs/{host} (`make hosts`)"
+    print(f"creating {bare} from the dependency group {group}", flush=True)
     problem = _run(
         [
             # The same interpreter as the host venv with the plugin, so only the plugin differs.
@@ -88,8 +85,8 @@ def ensure_bare_venv(host: str) -> tuple[Path | None, str | None]:
                 "-q",
                 "--python",
                 str(bare / "bin" / "python"),
-                "-r",
-                str(requirements),
+                "--group",
+                f"{REPO_ROOT / 'pyproject.toml'}:{group}",
             ],
         ]
     )

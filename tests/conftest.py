@@ -1,4 +1,4 @@
-"""Shared fixtures: real index servers on 127.0.0.1, generated distributions, host venvs, the proxy.
+"""Shared fixtures: index servers on 127.0.0.1, distributions, host venvs, the proxy, another origin.
 
 Servers are session-scoped: under pytest-xdist each worker starts its own. Tests share a server by
 publishing under their own ``unique_name`` project (pypiserver) or into a fresh index (``devpi_index``).
@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import DistFactory
-from tests.support.proxy import FaultProxy
+from tests.support.origin import RecordingServer, recording_server
+from tests.support.proxy import FaultProxy, started_proxies
 from tests.support.servers import DevpiIndex, DevpiServer, HashAlgo, Index, PypiServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -156,19 +157,15 @@ def any_index(request: pytest.FixtureRequest) -> Index:
 @pytest.fixture
 def fault_proxy() -> Iterator[Callable[[str], FaultProxy]]:
     """Start a :class:`FaultProxy` in front of a server URL: ``proxy = fault_proxy(pypiserver.url)``."""
-    proxies: list[FaultProxy] = []
-
-    def start(upstream: str) -> FaultProxy:
-        proxy = FaultProxy(upstream)
-        proxies.append(proxy)
-        proxy.start()
-        return proxy
-
-    try:
+    with started_proxies(FaultProxy) as start:
         yield start
-    finally:
-        for proxy in proxies:
-            proxy.stop()
+
+
+@pytest.fixture
+def other_origin() -> Iterator[RecordingServer]:
+    """Another host (another port of 127.0.0.1: another origin) that records what reaches it."""
+    with recording_server() as server:
+        yield server
 
 
 # ---- distributions and names ----------------------------------------------------------------------

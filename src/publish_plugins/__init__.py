@@ -3,8 +3,11 @@
 The core reads the index before uploading, compares content by hash and refuses a conflicting release before
 sending a byte. It prints nothing: front ends pass an event listener and render events their own way.
 
-Names are imported on first use: hosts load the front ends at start-up (poetry loads every plugin for every
-command), and importing the package must not cost them the HTTP stack.
+The public API is this package's names and three modules: ``options`` (what a front end hands the core),
+``events`` (what happened, as data) and ``errors`` (the exception tree); every other module is internal
+(a leading underscore) and may change. Names are imported on first use: hosts load the front ends at
+start-up (poetry loads every plugin for every command), and importing the package must not cost them the
+HTTP stack.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._run import PublishResult, publish
+    from ._urls import check_url_for, redact
     from .errors import (
         EXIT_CONFLICT,
         EXIT_FAILURE,
@@ -29,12 +34,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .events import Event, EventListener
-    from .policy import Mode
-    from .retry import RetryPolicy
-    from .run import PublishResult, publish
-    from .selection import ProjectRef
-    from .settings import PublishOptions, Repository
-    from .urls import check_url_for, redact
+    from .options import Mode, ProjectRef, PublishOptions, Repository, RetryPolicy
 
 _LAZY = {
     "EXIT_CONFLICT": "errors",
@@ -50,15 +50,15 @@ _LAZY = {
     "UsageError": "errors",
     "Event": "events",
     "EventListener": "events",
-    "Mode": "policy",
-    "PublishResult": "run",
-    "publish": "run",
-    "RetryPolicy": "retry",
-    "ProjectRef": "selection",
-    "PublishOptions": "settings",
-    "Repository": "settings",
-    "check_url_for": "urls",
-    "redact": "urls",
+    "Mode": "options",
+    "PublishResult": "_run",
+    "publish": "_run",
+    "RetryPolicy": "options",
+    "ProjectRef": "options",
+    "PublishOptions": "options",
+    "Repository": "options",
+    "check_url_for": "_urls",
+    "redact": "_urls",
 }
 
 __all__ = [

@@ -19,11 +19,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from ._hashing import strongest_hash
+from ._identity import Identity, is_distribution_filename, remote_identity_of
 from ._text import clean_server_text
+from ._urls import redact
 from .errors import IndexQueryError, UsageError
-from .hashing import strongest_hash
-from .identity import Identity, is_distribution_filename, remote_identity_of
-from .urls import redact
 
 __all__ = [
     "JSON_TYPES",

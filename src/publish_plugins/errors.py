@@ -17,6 +17,8 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .events import Comparison
+
 __all__ = [
     "EXIT_CONFLICT",
     "EXIT_FAILURE",
@@ -85,22 +87,44 @@ class IndexQueryError(PublishError):
 
 
 class UploadFailed(PublishError):
-    """An upload failed: server refusal, authentication, network."""
+    """An upload failed: server refusal, authentication, network.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    ``filename``: the file whose upload failed (None when the error sums up several); ``status``: the
+    server's HTTP status, when it answered; ``server_message``: the server's own words for a refusal.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        filename: str | None = None,
+        server_message: str | None = None,
+    ) -> None:
         self.status = status
+        self.filename = filename
+        self.server_message = server_message
         super().__init__(message)
 
 
 class ConflictError(PublishError):
-    """Files on the index have the same name (or identity) as local files but different content."""
+    """Files on the index have the same name (or identity) as local files but different content.
+
+    ``conflicts`` holds each conflicting file's :class:`~publish_plugins.events.Comparison` (file name,
+    algorithm, local and index digest); ``filenames`` the names, also of files given by name alone.
+    """
 
     exit_code = EXIT_CONFLICT
 
     def __init__(
-        self, filenames: Sequence[str], *, uploaded_before: int = 0, held_back: Sequence[str] = ()
+        self,
+        conflicts: Sequence[Comparison | str],
+        *,
+        uploaded_before: int = 0,
+        held_back: Sequence[str] = (),
     ) -> None:
-        self.filenames = tuple(filenames)
+        self.conflicts = tuple(item for item in conflicts if isinstance(item, Comparison))
+        self.filenames = tuple(item if isinstance(item, str) else item.filename for item in conflicts)
         # The files the run would have uploaded and did not because of the conflict (every project's).
         self.held_back = tuple(held_back)
         what = self.filenames[0] if len(self.filenames) == 1 else f"{len(self.filenames)} files"

@@ -1,20 +1,28 @@
 """What happens during a run, as data; front ends render these events with their host's UI.
 
-Every event has ``level`` (how a front end styles it) and ``message`` (one line, no secrets), so a front end
-can render any event generically and special-case only what it shows differently (progress).
+Every event has ``message`` (one line, no secrets) and ``level``; the levels of all events are decided in one
+table (:data:`LEVELS`), so a front end renders any event generically and special-cases only what it shows
+differently (progress). Facts are fields: a skip or a conflict carries the :class:`Comparison` it rests on,
+an upload failure its status and the server's message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Final, Literal
 
 __all__ = [
+    "LEVELS",
+    "CheckUrlDerived",
+    "CheckUrlOnOtherOrigin",
     "CheckingIndex",
+    "Comparison",
+    "DownloadingToCompare",
     "Event",
     "EventListener",
     "FileConflict",
+    "FileHeldBack",
     "FileIgnored",
     "FileInvalid",
     "FileSkipped",
@@ -22,37 +30,170 @@ __all__ = [
     "Finished",
     "Level",
     "Notice",
+    "PlainHttpCredentials",
     "PlanReady",
+    "ProjectForwarded",
     "RaceResolved",
+    "ReportNotWritten",
     "Retrying",
+    "RootlessIndex",
+    "SkipKind",
     "UploadFailedEvent",
     "UploadProgress",
     "UploadStarted",
+    "WeakHashMatch",
     "ignore_events",
+    "level_of",
 ]
 
 Level = Literal["debug", "info", "success", "warning", "error"]
 
+# Why a file already on the index is not uploaded: its content is identical, or it is not and the mode
+# (--skip-existing) keeps the index's file as it is. The report's action is ``skipped-<kind>``.
+SkipKind = Literal["identical", "existing"]
+
 
 @dataclass(frozen=True, slots=True)
-class Notice:
-    """A free-form note or warning (weak hash, plain HTTP, derived check URL)."""
+class Comparison:
+    """A local file compared with the index's file of the same name or distribution, by one algorithm.
 
-    text: str
-    level: Level = "info"
+    ``algorithm`` is the strongest one the index lists (sha256 of the index's downloaded copy when it lists
+    none); ``index_filename`` differs from ``filename`` when the index spells the same distribution another
+    way (``Foo_Bar-1.0.tar.gz`` and ``foo_bar-1.0.tar.gz``).
+    """
+
+    filename: str
+    algorithm: str
+    local_digest: str
+    index_digest: str
+    index_filename: str
+
+    @property
+    def index_hash(self) -> str:
+        """``algorithm:hex`` of the index's file, as the report shows it."""
+        return f"{self.algorithm}:{self.index_digest}"
+
+
+class _Event:
+    """What every event has: ``level`` from the table, ``message`` from the event's own fields."""
+
+    __slots__ = ()
+
+    @property
+    def level(self) -> Level:
+        return level_of(self)
+
+
+class Notice(_Event):
+    """A note about the run, not a file's outcome: weak hash, plain HTTP, derived check URL …"""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckUrlDerived(Notice):
+    """No check URL was given: the index is read at this one, derived from the upload URL."""
+
+    check_url: str  # shown as is: credentials already removed
 
     @property
     def message(self) -> str:
-        return self.text
+        return f"checking the index at {self.check_url} (derived from the upload URL)"
 
 
 @dataclass(frozen=True, slots=True)
-class FileIgnored:
+class CheckUrlOnOtherOrigin(Notice):
+    """The check URL is on another origin than the upload URL: the upload's credentials are not sent to it."""
+
+    check_url: str  # shown as is: credentials already removed
+    own_credentials: bool  # the check URL carries credentials of its own
+
+    @property
+    def message(self) -> str:
+        own = "with the credentials in its URL" if self.own_credentials else "without credentials"
+        return f"the check URL {self.check_url} is on another origin than the upload URL: it is read {own}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlainHttpCredentials(Notice):
+    """Credentials are about to go over plain HTTP to a host that is not this machine."""
+
+    host: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"credentials will be sent over plain HTTP to {self.host}: anyone on the network can read "
+            "them; use https"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RootlessIndex(Notice):
+    """The index serves no root page (GitLab, Gitea …): the check URL is taken as given."""
+
+    check_url: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.check_url}: this index serves no root page; taken as given"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectForwarded(Notice):
+    """The index forwards a project it does not have to another index (pypiserver's fallback to PyPI)."""
+
+    project: str
+    target: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.project} is not on this index: its root does not list it and it forwards the request to "
+            f"{self.target} (an index's fallback, as pypiserver's to PyPI); taken as not on the index"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WeakHashMatch(Notice):
+    """A file counts as identical on the strength of an md5 digest alone."""
+
+    filename: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.filename}: the index lists only an md5 digest; the match is weak"
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadingToCompare(Notice):
+    """The index lists a file without a usable hash: its copy is downloaded and hashed."""
+
+    index_filename: str  # the index's text, cleaned for printing
+
+    @property
+    def message(self) -> str:
+        return f"{self.index_filename}: the index lists no hash; downloading its copy to compare"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNotWritten(Notice):
+    """The ``--report`` file could not be written at the end of the run."""
+
+    path: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.path}: cannot write the report: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileIgnored(_Event):
     """A file left out of the run: not a distribution, or another project's or version's."""
 
     path: str
     reason: str
-    level: Level = "info"
 
     @property
     def message(self) -> str:
@@ -60,12 +201,15 @@ class FileIgnored:
 
 
 @dataclass(frozen=True, slots=True)
-class FileInvalid:
-    """A file that is not a valid distribution; the run will stop before uploading anything."""
+class FileInvalid(_Event):
+    """A file that is not a valid distribution; the run will stop before uploading anything.
+
+    ``alone``: the only invalid file, which the run's error names too (so this is detail).
+    """
 
     path: str
     reason: str
-    level: Level = "error"
+    alone: bool = False
 
     @property
     def message(self) -> str:
@@ -73,12 +217,11 @@ class FileInvalid:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckingIndex:
+class CheckingIndex(_Event):
     """The index is being read for these projects."""
 
     check_url: str
     projects: tuple[str, ...]
-    level: Level = "debug"
 
     @property
     def message(self) -> str:
@@ -86,13 +229,13 @@ class CheckingIndex:
 
 
 @dataclass(frozen=True, slots=True)
-class FileSkipped:
-    """Already on the index: identical content, or allowed to differ by ``--skip-existing``."""
+class FileSkipped(_Event):
+    """Already on the index: identical, or (``existing``) kept as it is there, as ``--skip-existing`` asks."""
 
     filename: str
-    kind: Literal["identical", "existing"]
+    kind: SkipKind
     reason: str
-    level: Level = "info"
+    comparison: Comparison
 
     @property
     def message(self) -> str:
@@ -100,12 +243,12 @@ class FileSkipped:
 
 
 @dataclass(frozen=True, slots=True)
-class FileConflict:
+class FileConflict(_Event):
     """On the index with the same name or identity and different content."""
 
     filename: str
     reason: str
-    level: Level = "error"
+    comparison: Comparison
 
     @property
     def message(self) -> str:
@@ -113,15 +256,32 @@ class FileConflict:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanReady:
+class FileHeldBack(_Event):
+    """A file the run would upload, not uploaded because another file conflicts with the index."""
+
+    filename: str
+    first_conflict: str  # the first conflicting file's name
+    conflicts: int  # how many files conflict
+
+    @property
+    def reason(self) -> str:
+        more = f" and {self.conflicts - 1} more" if self.conflicts > 1 else ""
+        return f"held back: not uploaded because {self.first_conflict}{more} conflicts with the index"
+
+    @property
+    def message(self) -> str:
+        return f"{self.filename}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady(_Event):
     """The decision for every file is made; ``dry_run`` says whether uploads follow."""
 
     to_upload: tuple[str, ...]
     skipped: int
     conflicts: int
     dry_run: bool
-    level: Level = "info"
-    differing: int = 0  # of ``skipped``: kept as they are on the index although their content differs
+    skipped_existing: int = 0  # of ``skipped``: kept as they are on the index although not identical
 
     @property
     def message(self) -> str:
@@ -133,18 +293,17 @@ class PlanReady:
                 return "dry run: nothing to upload"
             return f"dry run: would upload {count} file(s): {', '.join(self.to_upload)}"
         if not count:
-            if self.differing:
-                differing = f"{self.differing} with other content"
-                return f"nothing to upload: every file is already on the index ({differing})"
+            if self.skipped_existing:
+                existing = f"{self.skipped_existing} with other content"
+                return f"nothing to upload: every file is already on the index ({existing})"
             return "nothing to upload: every file is already on the index"
         return f"uploading {count} file(s)"
 
 
 @dataclass(frozen=True, slots=True)
-class UploadStarted:
+class UploadStarted(_Event):
     filename: str
     size: int
-    level: Level = "debug"
 
     @property
     def message(self) -> str:
@@ -152,13 +311,12 @@ class UploadStarted:
 
 
 @dataclass(frozen=True, slots=True)
-class UploadProgress:
+class UploadProgress(_Event):
     """Bytes of the file sent so far (sent on every chunk; front ends throttle)."""
 
     filename: str
     sent: int
     total: int
-    level: Level = "debug"
 
     @property
     def message(self) -> str:
@@ -166,14 +324,13 @@ class UploadProgress:
 
 
 @dataclass(frozen=True, slots=True)
-class Retrying:
+class Retrying(_Event):
     """A request failed in a way worth retrying; the next try starts after ``delay`` seconds."""
 
     what: str
     reason: str
     attempt: int
     delay: float
-    level: Level = "warning"
 
     @property
     def message(self) -> str:
@@ -181,10 +338,9 @@ class Retrying:
 
 
 @dataclass(frozen=True, slots=True)
-class FileUploaded:
+class FileUploaded(_Event):
     filename: str
     size: int
-    level: Level = "success"
 
     @property
     def message(self) -> str:
@@ -192,12 +348,11 @@ class FileUploaded:
 
 
 @dataclass(frozen=True, slots=True)
-class RaceResolved:
+class RaceResolved(_Event):
     """An upload was refused or its answer lost, and the index now holds the identical file."""
 
     filename: str
     reason: str
-    level: Level = "info"
 
     @property
     def message(self) -> str:
@@ -205,12 +360,16 @@ class RaceResolved:
 
 
 @dataclass(frozen=True, slots=True)
-class UploadFailedEvent:
-    """One upload failed. The run's error repeats the first failure, so this is detail (debug) by default."""
+class UploadFailedEvent(_Event):
+    """One upload failed. The run's error repeats the first failure, so this is detail (debug).
+
+    ``status`` is the server's HTTP status and ``server_message`` its own words, when it answered.
+    """
 
     filename: str
     reason: str
-    level: Level = "debug"
+    status: int | None = None
+    server_message: str | None = None
 
     @property
     def message(self) -> str:
@@ -218,7 +377,7 @@ class UploadFailedEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(_Event):
     """The run's totals, sent last whatever the outcome."""
 
     uploaded: int
@@ -228,15 +387,7 @@ class Finished:
     ignored: int
     dry_run: bool
     exit_code: int
-    level: Level = "info"
-    skipped_different: int = 0  # of ``skipped``: left as they are on the index although they differ
-
-    def __post_init__(self) -> None:
-        # A usage error or bad input stops the run before anything is sent: its error line says it all.
-        if self.exit_code == 2 and self.level == "info":
-            object.__setattr__(self, "level", "debug")
-        elif self.skipped_different and self.level == "info":
-            object.__setattr__(self, "level", "warning")
+    skipped_existing: int = 0  # of ``skipped``: kept as they are on the index although not identical
 
     @property
     def message(self) -> str:
@@ -244,8 +395,8 @@ class Finished:
             f"{self.uploaded} {'to upload' if self.dry_run else 'uploaded'}",
             f"{self.skipped} skipped",
         ]
-        if self.skipped_different:
-            parts[-1] += f" ({self.skipped_different} differing from the index)"
+        if self.skipped_existing:
+            parts[-1] += f" ({self.skipped_existing} differing from the index)"
         if self.conflicts:
             parts.append(f"{self.conflicts} conflicting")
         if self.failed:
@@ -257,12 +408,20 @@ class Finished:
 
 
 Event = (
-    Notice
+    CheckUrlDerived
+    | CheckUrlOnOtherOrigin
+    | PlainHttpCredentials
+    | RootlessIndex
+    | ProjectForwarded
+    | WeakHashMatch
+    | DownloadingToCompare
+    | ReportNotWritten
     | FileIgnored
     | FileInvalid
     | CheckingIndex
     | FileSkipped
     | FileConflict
+    | FileHeldBack
     | PlanReady
     | UploadStarted
     | UploadProgress
@@ -273,6 +432,49 @@ Event = (
     | Finished
 )
 EventListener = Callable[[Event], None]
+
+
+def _finished_level(event: Finished) -> Level:
+    if event.exit_code == 2:
+        return "debug"  # a usage error or bad input stops the run before anything is sent: its error says it
+    return "warning" if event.skipped_existing else "info"
+
+
+# The level of every event: one place, so that every front end styles and filters alike. A function stands
+# where the level depends on what happened.
+LEVELS: Final[Mapping[type[Any], Level | Callable[[Any], Level]]] = {
+    CheckUrlDerived: "debug",
+    CheckUrlOnOtherOrigin: "debug",
+    PlainHttpCredentials: "warning",
+    RootlessIndex: "debug",
+    ProjectForwarded: "debug",
+    WeakHashMatch: "warning",
+    DownloadingToCompare: "info",
+    ReportNotWritten: "error",
+    FileIgnored: "info",
+    FileInvalid: lambda event: "debug" if event.alone else "error",
+    CheckingIndex: "debug",
+    FileSkipped: lambda event: "warning" if event.kind == "existing" else "info",
+    FileConflict: "error",
+    FileHeldBack: "warning",
+    PlanReady: "info",
+    UploadStarted: "debug",
+    UploadProgress: "debug",
+    Retrying: "warning",
+    FileUploaded: "success",
+    RaceResolved: "info",
+    UploadFailedEvent: "debug",
+    Finished: _finished_level,
+}
+
+
+def level_of(event: object) -> Level:
+    """How a front end styles and filters ``event`` (:data:`LEVELS`)."""
+    for kind in type(event).__mro__:
+        rule = LEVELS.get(kind)
+        if rule is not None:
+            return rule if isinstance(rule, str) else rule(event)
+    return "info"
 
 
 def ignore_events(event: Event) -> None:

@@ -326,7 +326,6 @@ class World:
             "HOME": str(self.home),
             "LANG": "C.UTF-8",
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",  # the machine's keyring stays out
-            "SAFE_PUBLISH_BACKOFF": "0.01",
             "SAFE_PUBLISH_PASSWORD": PYPI_TOKEN if token else self.server.password,
             "PYPI_TOKEN": PYPI_TOKEN,
             "CI_JOB_TOKEN": CI_JOB_TOKEN,
@@ -751,8 +750,8 @@ def table_after(page: Path, marker: str) -> list[list[str]]:
 
 
 def test_check_url_table_is_what_the_code_derives() -> None:
+    from publish_plugins._urls import check_url_for, devpi_check_url
     from publish_plugins.errors import UsageError
-    from publish_plugins.urls import check_url_for, devpi_check_url
 
     rows = table_after(DOCS_DIR / "check-url.md", "check-url-table")
     assert len(rows) >= 10
@@ -782,7 +781,7 @@ def test_exit_code_table_matches_the_code() -> None:
 
 
 def test_report_schema_lists_every_field() -> None:
-    from publish_plugins.report import ACTIONS, SCHEMA_VERSION, FileRecord, build_report
+    from publish_plugins._report import ACTIONS, SCHEMA_VERSION, FileRecord, build_report
 
     text = (DOCS_DIR / "report.md").read_text(encoding="utf-8")
     schema, actions = text.split("## Schema", 1)[1].split("### Actions", 1)
@@ -829,10 +828,16 @@ _ERROR_CALLS = {
 _MESSAGE_SOURCES = [
     *sorted((REPO_ROOT / "src" / "publish_plugins").glob("*.py")),
     REPO_ROOT / "src" / "publish_plugins" / "frontends" / "cli.py",
+    REPO_ROOT / "src" / "publish_plugins" / "frontends" / "_credentials.py",
     REPO_ROOT / "src" / "publish_plugins" / "frontends" / "_shared.py",
 ]
 # Words a library puts around our messages (argparse: "argument --jobs: <our text>").
-_LIBRARY_TEXT = ("argument --jobs: ", "argument --timeout: ", "argument --retries: ")
+_LIBRARY_TEXT = (
+    "argument --jobs: ",
+    "argument --timeout: ",
+    "argument --retries: ",
+    "argument --retry-backoff: ",
+)
 
 
 def source_messages() -> list[tuple[str, re.Pattern[str]]]:

@@ -18,8 +18,11 @@ from typing import ClassVar
 
 import pytest
 from tests.e2e import test_hatch, test_pdm, test_poetry
-from tests.integration.cli_support import SAFE_PUBLISH, RecordingServer, cli_env, recording_server, run_cli
+from tests.integration.cli_support import run_cli
+from tests.support.commands import SAFE_PUBLISH_CREDENTIALS, credential_args, creds, run_safe_publish
 from tests.support.dists import DistFactory
+from tests.support.isolation import keyring_backend
+from tests.support.origin import RecordingServer, recording_server
 from tests.support.servers import PypiServer
 
 SECRET = "s3cr3t-TOKEN-xyz"
@@ -90,26 +93,18 @@ class Standalone(Frontend):
         self.wheel = DistFactory(self.work / "dist").wheel("bad-settings-demo", "1.0")
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SAFE_PUBLISH), *args, str(self.wheel)],
-            cwd=self.work,
-            env=cli_env(self.work, env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_safe_publish([*args, self.wheel], cwd=self.work, env=env, timeout=120)
 
     def upload_url_args(self, url: str, source: str) -> list[str]:
         if source == "option":
-            return ["--repository-url", url, "-u", "alice", "-p", SECRET]
+            return credential_args(SAFE_PUBLISH_CREDENTIALS, url, password=SECRET)
         (self.work / ".pypirc").write_text(
             f"[private]\nrepository = {url}\nusername = alice\npassword = {SECRET}\n"
         )
         return ["-r", "private"]
 
     def check_url_args(self, url: str, upload: str) -> list[str]:
-        return ["--repository-url", upload, "-u", "alice", "-p", SECRET, "--check-url", url]
+        return [*credential_args(SAFE_PUBLISH_CREDENTIALS, upload, password=SECRET), "--check-url", url]
 
 
 class Hatch(Frontend):
@@ -123,7 +118,7 @@ class Hatch(Frontend):
         self.project.release()
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return self.project.publish(*args, env=env).process
+        return self.project.publish(*args, env=env)
 
     def upload_url_args(self, url: str, source: str) -> list[str]:
         if source == "option":
@@ -145,19 +140,18 @@ class Pdm(Frontend):
         self.project.dists.release(self.project.name, self.project.version)
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        result = self.project.publish(*args, env=env)
-        return subprocess.CompletedProcess(["pdm"], result.returncode, result.stdout, result.stderr)
+        return self.project.publish(*args, env=env)
 
     def upload_url_args(self, url: str, source: str) -> list[str]:
         if source == "option":
-            return ["-r", url, "-u", "alice", "-P", SECRET]
+            return test_pdm.creds(url, password=SECRET)
         Path(self.project.env["PDM_CONFIG_FILE"]).write_text(
             f'[repository.private]\nurl = {json.dumps(url)}\nusername = "alice"\npassword = "{SECRET}"\n'
         )
         return ["-r", "private"]
 
     def check_url_args(self, url: str, upload: str) -> list[str]:
-        return ["-r", upload, "-u", "alice", "-P", SECRET, "--check-url", url]
+        return [*test_pdm.creds(upload, password=SECRET), "--check-url", url]
 
 
 class Poetry(Frontend):
@@ -171,6 +165,7 @@ class Poetry(Frontend):
         self.project = test_poetry.new_project(self.work, "bad-settings-demo", self.host_venv)
         self.project.release()
         self.env: dict[str, str] = {}
+        self.login = credential_args(test_poetry.POETRY_LOGIN, password=SECRET)
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return self.project.poetry("publish", *args, env={**self.env, **(env or {})})
@@ -183,11 +178,11 @@ class Poetry(Frontend):
             (self.project.config_dir / "config.toml").write_text(
                 f"[repositories.private]\nurl = {json.dumps(url)}\n"
             )
-        return ["-r", "private", "--skip-existing-strict", "-u", "alice", "-p", SECRET]
+        return ["-r", "private", "--skip-existing-strict", *self.login]
 
     def check_url_args(self, url: str, upload: str) -> list[str]:
         self.env["POETRY_REPOSITORIES_PRIVATE_URL"] = upload
-        return ["-r", "private", "-u", "alice", "-p", SECRET, "--check-url", url]
+        return ["-r", "private", *self.login, "--check-url", url]
 
 
 FRONTENDS: dict[str, type[Frontend]] = {
@@ -406,9 +401,7 @@ class RaisingKeyring(KeyringBackend):
 
 def raising_keyring(folder: Path) -> dict[str, str]:
     """The environment that makes keyring use a backend whose errors quote the secret."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "raising_keyring.py").write_text(_RAISING_KEYRING)
-    return {"PYTHONPATH": str(folder), "PYTHON_KEYRING_BACKEND": "raising_keyring.RaisingKeyring"}
+    return keyring_backend(folder, "raising_keyring", _RAISING_KEYRING, "RaisingKeyring")
 
 
 def _pypirc_broken_line(frontend: Frontend, url: str) -> tuple[list[str], dict[str, str]]:
@@ -524,16 +517,16 @@ def test_monorepo_conflict_lists_every_held_back_file(
     """Two projects in one run, one of them with a conflicting wheel: nothing is uploaded, and every new
     file of both projects is named as held back, in the output, the error line and the report."""
     first, second = f"{unique_name}-a", f"{unique_name}-b"
-    creds = ["--repository-url", pypiserver.url, "-u", pypiserver.username, "-p", pypiserver.password]
+    login = creds(pypiserver)
     published = dists.wheel(first, "1.0")
-    assert run_cli([*creds, str(published)], cwd=tmp_path).returncode == 0
+    assert run_cli([*login, str(published)], cwd=tmp_path).returncode == 0
     changed = DistFactory(tmp_path / "changed").wheel(first, "1.0", payload=b"changed\n")
     first_sdist = DistFactory(tmp_path / "changed").sdist(first, "1.0")
     second_files = DistFactory(tmp_path / "second").release(second, "1.0")
     held_back = [first_sdist, *second_files]
     report = tmp_path / "report.json"
 
-    result = run_cli([*creds, "--report", str(report), str(changed), *map(str, held_back)], cwd=tmp_path)
+    result = run_cli([*login, "--report", str(report), str(changed), *map(str, held_back)], cwd=tmp_path)
 
     assert result.returncode == 3, result.stderr
     for path in held_back:

@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from tests.support.bad_dists import CASES
+from tests.support.commands import Ran, creds, run_safe_publish
 from tests.support.dists import DistFactory
+from tests.support.index_state import stored
 from tests.support.servers import Index, PypiServer
 
-SAFE_PUBLISH = Path(sys.executable).parent / "safe-publish"
 
-
-def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Ran:
     """Run safe-publish with a clean HOME, so the machine's ~/.pypirc and keyring never leak in."""
-    base = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(cwd),
-        "NO_COLOR": "1",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        "SAFE_PUBLISH_BACKOFF": "0.01",
-    }
-    return subprocess.run(
-        [str(SAFE_PUBLISH), *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def creds(index: Index) -> list[str]:
-    return ["--repository-url", index.url, "-u", index.username, "-p", index.password]
+    return run_safe_publish(args, cwd=cwd, env=env, timeout=120)
 
 
 def test_help_lists_options(tmp_path: Path) -> None:
@@ -114,7 +94,7 @@ def test_dry_run_and_report(
     result = run([*creds(pypiserver), "--dry-run", "--report", str(report), *files], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "dry run: would upload 2 file(s)" in result.stderr
-    assert not any(name.startswith(unique_name.replace("-", "_")) for name in pypiserver.stored_files())
+    assert stored(pypiserver, unique_name) == {}
     data = json.loads(report.read_text())
     assert data["dry_run"] is True
     assert [f["action"] for f in data["files"]] == ["uploaded", "uploaded"]

@@ -22,17 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.support.dists import DistFactory, filename_name
+from tests.support.commands import RUN_TIMEOUT, Ran, credential_args, run_command
+from tests.support.dists import DistFactory, file_sha256, filename_name
+from tests.support.index_state import local_files, stored
+from tests.support.isolation import FAIL_KEYRING, keyring_backend, machine_env
+from tests.support.projects import HATCHLING, write_project
 from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
-from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
+from tests.support.signals import SIGNALS, interrupt_the_second_upload, interrupted_report, signal_id
 
-NO_KEYRING = "keyring.backends.fail.Keyring"
-RUN_TIMEOUT = 180
-
-# Variables of the machine that would change what hatch does; everything else (PATH, TLS and proxy
-# settings needed by `hatch build`) is passed through.
-_DROPPED_PREFIXES = ("HATCH_", "PYTHON_KEYRING", "KEYRING_", "DBUS_", "XDG_", "PYPIRC", "VIRTUAL_ENV")
+# How the safe publisher takes the upload URL and credentials (hatch's `-o`), and `-n`: no prompt may
+# hang a test.
+HATCH_CREDENTIALS = ("-o", "repo={url}", "-o", "user={user}", "-o", "auth={password}", "-n")
 
 # A keyring backend that keeps passwords in a JSON file: a real keyring for hatch to read and write,
 # selected the documented way (PYTHON_KEYRING_BACKEND) and found on PYTHONPATH.
@@ -96,71 +97,39 @@ class HatchProject:
         return self.dist.release(self.name, version or self.version, payload=payload)
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``hatch ARGS`` in the project; output is returned as text, never checked here."""
-        return subprocess.run(
-            [str(self.hatch), *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-            check=False,
+        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+    ) -> Ran:
+        """Run ``hatch ARGS`` in the project (or ``cwd``); output is returned as text, never checked here."""
+        return run_command(
+            [self.hatch, *args], cwd=cwd or self.root, env={**self.env, **(env or {})}, stdin=stdin
         )
 
-    def publish(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
-        return Result(self.run("publish", "-p", "safe", *args, env=env, stdin=stdin))
+    def publish(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Ran:
+        return self.run("publish", "-p", "safe", *args, env=env, stdin=stdin)
 
     def use_file_keyring(self) -> Path:
         """Switch hatch to the JSON-file keyring backend; return the file it stores passwords in."""
-        module_dir = self.home / "keyring-backend"
-        module_dir.mkdir(exist_ok=True)
-        (module_dir / "file_keyring.py").write_text(_FILE_KEYRING)
         store = self.home / "keyring.json"
         self.env.update(
-            PYTHONPATH=str(module_dir),
-            PYTHON_KEYRING_BACKEND="file_keyring.FileKeyring",
+            keyring_backend(self.home / "keyring-backend", "file_keyring", _FILE_KEYRING, "FileKeyring"),
             TEST_KEYRING_FILE=str(store),
         )
         return store
 
 
-@dataclass
-class Result:
-    process: subprocess.CompletedProcess[str]
-
-    @property
-    def code(self) -> int:
-        return self.process.returncode
-
-    @property
-    def output(self) -> str:
-        return self.process.stdout + self.process.stderr
-
-    def __str__(self) -> str:  # shown by pytest when an assertion on the result fails
-        return f"exit {self.code}\n--- stdout\n{self.process.stdout}\n--- stderr\n{self.process.stderr}"
-
-
 def isolated_env(home: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(_DROPPED_PREFIXES)}
+    """The machine's environment (PATH, TLS and proxy settings `hatch build` needs) without its HATCH_*
+    variables, user folders and keyring; hatch's config, data and cache folders under ``home``."""
     config = home / "hatch-config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.touch()  # hatch refuses a HATCH_CONFIG that does not exist
-    env.update(
-        HOME=str(home),
-        HATCH_CONFIG=str(config),
-        HATCH_DATA_DIR=str(home / "hatch-data"),
-        HATCH_CACHE_DIR=str(home / "hatch-cache"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        PYTHON_KEYRING_BACKEND=NO_KEYRING,
-        NO_COLOR="1",
-        COLUMNS="200",  # hatch prints without wrapping, but rich still measures the terminal
-    )
-    return env
+    return {
+        **machine_env(home, drop=("HATCH_",), keyring=FAIL_KEYRING),
+        "HATCH_CONFIG": str(config),
+        "HATCH_DATA_DIR": str(home / "hatch-data"),
+        "HATCH_CACHE_DIR": str(home / "hatch-cache"),
+        "COLUMNS": "200",  # hatch prints without wrapping, but rich still measures the terminal
+    }
 
 
 @pytest.fixture
@@ -172,40 +141,18 @@ def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) 
 def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> HatchProject:
     """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
-    package = root / "src" / filename_name(unique_name)
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('"""A project made by the hatch end-to-end tests."""\n')
-    (root / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
-        f'[project]\nname = "{unique_name}"\nversion = "1.0"\n'
-    )
+    pyproject = f'{HATCHLING}\n[project]\nname = "{unique_name}"\nversion = "1.0"\n'
+    write_project(root, unique_name, pyproject, init='"""A project made by the hatch end-to-end tests."""\n')
     return HatchProject(
         host_venv("hatch") / "hatch", root, unique_name, "1.0", isolated_env(tmp_path / "home")
     )
 
 
-def target(index: Index | str, *, user: str = TEST_USERNAME, auth: str = TEST_PASSWORD) -> list[str]:
-    """``-o`` options naming the upload URL and credentials, and ``-n``: no prompt may hang a test."""
-    url = index if isinstance(index, str) else index.url
-    return ["-o", f"repo={url}", "-o", f"user={user}", "-o", f"auth={auth}", "-n"]
-
-
-def stored(index: Index, name: str) -> dict[str, bytes]:
-    """The files the index holds for project ``name``."""
-    prefix = filename_name(name) + "-"
-    return {filename: data for filename, data in index.stored_files().items() if filename.startswith(prefix)}
-
-
-def local(paths: list[Path]) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in paths}
-
-
-def posts(proxy: FaultProxy) -> list[str]:
-    return [path for method, path in proxy.requests if method == "POST"]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def target(
+    index: Index | FaultProxy | str, *, user: str = TEST_USERNAME, auth: str = TEST_PASSWORD
+) -> list[str]:
+    """``-o`` options naming the upload URL and credentials, and ``-n``."""
+    return credential_args(HATCH_CREDENTIALS, index, user=user, password=auth)
 
 
 # ---- the core cycle ----------------------------------------------------------------------------------
@@ -218,21 +165,21 @@ def test_fresh_publish_then_identical_rerun_sends_nothing(
     proxy = fault_proxy(pypiserver.url)
     files = project.release()
     first = project.publish(*target(proxy.url))
-    assert first.code == 0, first
-    assert stored(pypiserver, project.name) == local(files)
-    assert len(posts(proxy)) == 2
+    assert first.returncode == 0, first
+    assert stored(pypiserver, project.name) == local_files(files)
+    assert len(proxy.posts) == 2
     for path in files:
         assert f"{path.name}: uploaded" in first.output
     assert "2 uploaded, 0 skipped" in first.output
 
     proxy.reset_counters()
     again = project.publish(*target(proxy.url))
-    assert again.code == 0, again
-    assert posts(proxy) == []  # the proof: no upload request reached the server
+    assert again.returncode == 0, again
+    assert proxy.posts == []  # the proof: no upload request reached the server
     assert proxy.requests, "the index was read through the proxy"
     assert again.output.count("skipped, identical") == 2
     assert "0 uploaded, 2 skipped" in again.output
-    assert stored(pypiserver, project.name) == local(files)
+    assert stored(pypiserver, project.name) == local_files(files)
     assert TEST_PASSWORD not in first.output + again.output
 
 
@@ -241,7 +188,7 @@ def test_conflict_uploads_nothing_even_with_new_files(
 ) -> None:
     """Same filename, different content: exit 3 naming the file; the new sdist of the same run stays local."""
     wheel = project.dist.wheel(project.name, "1.0")
-    assert project.publish(*target(pypiserver)).code == 0
+    assert project.publish(*target(pypiserver)).returncode == 0
     before = stored(pypiserver, project.name)
     assert list(before) == [wheel.name]
 
@@ -250,14 +197,14 @@ def test_conflict_uploads_nothing_even_with_new_files(
     project.dist.sdist(project.name, "1.0")  # new: would upload fine on its own
     proxy = fault_proxy(pypiserver.url)
     result = project.publish(*target(proxy.url))
-    assert result.code == 3, result
+    assert result.returncode == 3, result
     assert f"{wheel.name}: conflict" in result.output
     assert "nothing was uploaded" in result.output
     assert result.output.rstrip().endswith(
         "to keep the index's file as it is and upload the rest, pass -o skip-existing"
     ), result
     assert "Traceback" not in result.output
-    assert posts(proxy) == []
+    assert proxy.posts == []
     assert stored(pypiserver, project.name) == before
 
 
@@ -266,16 +213,16 @@ def test_skip_existing_skips_a_changed_file_with_a_warning(
 ) -> None:
     """``-o skip-existing``: the changed wheel is skipped with a warning naming it and both hashes; exit 0."""
     wheel = project.dist.wheel(project.name, "1.0")
-    assert project.publish(*target(pypiserver)).code == 0
+    assert project.publish(*target(pypiserver)).returncode == 0
     on_index = wheel.read_bytes()
     project.dist.wheel(project.name, "1.0", payload=b"changed\n")  # same filename, new bytes
     assert wheel.read_bytes() != on_index
     sdist = project.dist.sdist(project.name, "1.0")
 
     result = project.publish(*target(pypiserver), "-o", "skip-existing")
-    assert result.code == 0, result
+    assert result.returncode == 0, result
     warning = next(line for line in result.output.splitlines() if line.startswith(f"{wheel.name}: skipped"))
-    assert sha256(wheel) in warning
+    assert file_sha256(wheel) in warning
     assert hashlib.sha256(on_index).hexdigest() in warning
     assert stored(pypiserver, project.name) == {wheel.name: on_index, sdist.name: sdist.read_bytes()}
 
@@ -287,11 +234,11 @@ def test_skip_existing_skips_a_changed_file_with_a_warning(
 def test_boolean_option_values(project: HatchProject, pypiserver: PypiServer, value: str, code: int) -> None:
     """A bare ``-o skip-existing`` (hatch passes "") is true; true/false words work; anything else: exit 2."""
     project.dist.wheel(project.name, "1.0")
-    assert project.publish(*target(pypiserver)).code == 0
+    assert project.publish(*target(pypiserver)).returncode == 0
     project.dist.wheel(project.name, "1.0", payload=b"changed\n")
     option = "skip-existing" if value == "" else f"skip-existing={value}"
     result = project.publish(*target(pypiserver), "-o", option)
-    assert result.code == code, result
+    assert result.returncode == code, result
     if code == 2:
         assert "-o skip-existing: expected true or false" in result.output
         assert "'maybe'" in result.output
@@ -304,7 +251,7 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
     """``-o dry-run`` prints the plan and uploads nothing: exit 0 for new files, exit 3 for a conflict."""
     files = project.release()
     result = project.publish(*target(pypiserver), "-o", "dry-run")
-    assert result.code == 0, result
+    assert result.returncode == 0, result
     # One plan line names every file (the core's), and no per-file line repeats them.
     plan = [line for line in result.output.splitlines() if line.startswith("dry run: would upload")]
     assert len(plan) == 1, result
@@ -313,11 +260,11 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
         assert result.output.count(path.name) == 1, result
     assert stored(pypiserver, project.name) == {}
 
-    assert project.publish(*target(pypiserver)).code == 0
-    published = local(files)
+    assert project.publish(*target(pypiserver)).returncode == 0
+    published = local_files(files)
     project.release(payload=b"changed\n")
     conflict = project.publish(*target(pypiserver), "-o", "dry-run=true")
-    assert conflict.code == 3, conflict
+    assert conflict.returncode == 3, conflict
     assert stored(pypiserver, project.name) == published
 
 
@@ -329,18 +276,18 @@ def test_report_records_every_file_without_secrets(
     (project.root / "dist" / ".gitignore").write_text("*\n")
     report = tmp_path / "reports" / "first.json"
     report.parent.mkdir()
-    assert project.publish(*target(pypiserver), "-o", f"report={report}").code == 0
+    assert project.publish(*target(pypiserver), "-o", f"report={report}").returncode == 0
     first = json.loads(report.read_text())
     actions = {Path(entry["path"]).name: entry["action"] for entry in first["files"]}
     assert actions == {files[0].name: "uploaded", files[1].name: "uploaded", ".gitignore": "ignored"}
 
     # A relative report path is taken from where hatch runs, like any other command-line path.
     result = project.publish(*target(pypiserver), "-o", "report=again.json")
-    assert result.code == 0, result
+    assert result.returncode == 0, result
     again = json.loads((project.root / "again.json").read_text())
     by_name = {entry["filename"]: entry for entry in again["files"]}
     assert by_name[files[0].name]["action"] == "skipped-identical"
-    assert by_name[files[0].name]["sha256"] == sha256(files[0])
+    assert by_name[files[0].name]["sha256"] == file_sha256(files[0])
     assert TEST_PASSWORD not in report.read_text() + (project.root / "again.json").read_text()
 
 
@@ -352,8 +299,8 @@ def test_jobs_uploads_in_parallel(project: HatchProject, pypiserver: PypiServer)
         project.dist.wheel(project.name, "1.0", tag="cp311-cp311-manylinux_2_17_x86_64"),
     ]
     result = project.publish(*target(pypiserver), "-o", "jobs=3")
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 def test_check_url_option_reads_the_given_index(
@@ -363,10 +310,10 @@ def test_check_url_option_reads_the_given_index(
     files = project.release()
     proxy = fault_proxy(pypiserver.url)
     result = project.publish(*target(pypiserver), "-o", f"check-url={proxy.url}simple/")
-    assert result.code == 0, result
+    assert result.returncode == 0, result
     assert ("GET", f"/simple/{project.name}/") in proxy.requests
-    assert posts(proxy) == []
-    assert stored(pypiserver, project.name) == local(files)
+    assert proxy.posts == []
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 # ---- credentials ---------------------------------------------------------------------------------------
@@ -378,8 +325,8 @@ def test_wrong_credentials_fail_without_printing_the_secret(
     """A refused password is exit 1 with a one-line error; the secret is not printed, not even with -v."""
     secret = "Wr0ng-s3cret-value"
     project.release()
-    result = Result(project.run("-v", "publish", "-p", "safe", *target(pypiserver, auth=secret)))
-    assert result.code == 1, result
+    result = project.run("-v", "publish", "-p", "safe", *target(pypiserver, auth=secret))
+    assert result.returncode == 1, result
     assert "authentication failed" in result.output
     assert secret not in result.output
     assert "Traceback" not in result.output
@@ -394,8 +341,8 @@ def test_credentials_from_hatch_repos_config(project: HatchProject, pypiserver: 
     )
     files = project.release()
     result = project.publish("-o", "repo=private", "-n")
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
     assert TEST_PASSWORD not in result.output
 
 
@@ -408,10 +355,10 @@ def test_default_repo_and_credentials_from_hatch_config(
         f'[publish.safe]\nuser = "{TEST_USERNAME}"\nauth = "{TEST_PASSWORD}"\nskip-existing = true\n'
     )
     project.dist.wheel(project.name, "1.0")
-    assert project.publish("-n").code == 0
+    assert project.publish("-n").returncode == 0
     project.dist.wheel(project.name, "1.0", payload=b"changed\n")
     result = project.publish("-n")
-    assert result.code == 0, result  # skip-existing from [publish.safe]
+    assert result.returncode == 0, result  # skip-existing from [publish.safe]
     assert "skipped" in result.output
 
 
@@ -425,19 +372,12 @@ def test_options_from_pyproject(project: HatchProject, pypiserver: PypiServer) -
     files = project.release()
     # The password still comes from outside the repository: here from HATCH_INDEX_AUTH.
     subfolder = project.root / "src"
-    result = Result(
-        subprocess.run(
-            [str(project.hatch), "publish", "-p", "safe", "-n"],
-            cwd=subfolder,  # hatch finds the project from a subfolder; paths stay the project's
-            env={**project.env, "HATCH_INDEX_AUTH": TEST_PASSWORD},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-            check=False,
-        )
+    # hatch finds the project from a subfolder; paths stay the project's.
+    result = project.run(
+        "publish", "-p", "safe", "-n", env={"HATCH_INDEX_AUTH": TEST_PASSWORD}, cwd=subfolder
     )
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
     report = json.loads((project.root / "build" / "publish.json").read_text())
     assert {entry["action"] for entry in report["files"]} == {"uploaded"}
 
@@ -451,15 +391,15 @@ def test_credentials_from_hatch_index_environment(project: HatchProject, pypiser
         "HATCH_INDEX_AUTH": TEST_PASSWORD,
     }
     result = project.publish("-n", env=env)
-    assert result.code == 0, result
-    published = local(files)
+    assert result.returncode == 0, result
+    published = local_files(files)
     assert stored(pypiserver, project.name) == published
 
     # hatch's own variables for the publisher and its options work too.
     project.release(payload=b"changed\n")
     env |= {"HATCH_PUBLISHER": "safe", "HATCH_PUBLISHER_OPTIONS": "skip-existing dry-run"}
-    again = Result(project.run("publish", "-n", env=env))
-    assert again.code == 0, again
+    again = project.run("publish", "-n", env=env)
+    assert again.returncode == 0, again
     assert "dry run" in again.output
     assert stored(pypiserver, project.name) == published
 
@@ -469,8 +409,8 @@ def test_credentials_from_hatch_flags(project: HatchProject, pypiserver: PypiSer
     files = project.release()
     flags = ["-r", pypiserver.url, "-u", TEST_USERNAME, "-a", "not-the-password"]
     result = project.publish(*flags, "-o", f"auth={TEST_PASSWORD}", "-n")
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 def test_credentials_from_pypirc(project: HatchProject, pypiserver: PypiServer) -> None:
@@ -481,8 +421,8 @@ def test_credentials_from_pypirc(project: HatchProject, pypiserver: PypiServer) 
     project.config_file.write_text(f'[publish.index.repos.private]\nurl = "{pypiserver.url}"\n')
     files = project.release()
     result = project.publish("-o", "repo=private", "-n")
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 def test_no_keyring_backend_is_not_a_traceback(project: HatchProject, pypiserver: PypiServer) -> None:
@@ -490,16 +430,16 @@ def test_no_keyring_backend_is_not_a_traceback(project: HatchProject, pypiserver
     files = project.release()
     url = ["-o", f"repo={pypiserver.url}", "-o", f"user={TEST_USERNAME}"]
     refused = project.publish(*url, "-n")
-    assert refused.code == 1, refused
+    assert refused.returncode == 1, refused
     assert "Missing required option: auth" in refused.output
     assert "Traceback" not in refused.output
     assert stored(pypiserver, project.name) == {}
 
     prompted = project.publish(*url, stdin=f"{TEST_PASSWORD}\n")
-    assert prompted.code == 0, prompted
+    assert prompted.returncode == 0, prompted
     assert "Password / Token" in prompted.output
     assert "Traceback" not in prompted.output
-    assert stored(pypiserver, project.name) == local(files)
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 def test_prompted_credentials_are_remembered_like_hatch(
@@ -509,7 +449,7 @@ def test_prompted_credentials_are_remembered_like_hatch(
     store = project.use_file_keyring()
     project.release()
     first = project.publish("-o", f"repo={pypiserver.url}", stdin=f"{TEST_USERNAME}\n{TEST_PASSWORD}\n")
-    assert first.code == 0, first
+    assert first.returncode == 0, first
     assert f"Username for '{pypiserver.url}'" in first.output
     remembered = Path(project.env["HATCH_CACHE_DIR"]) / "publish" / "index" / "previous_working_users.json"
     assert json.loads(remembered.read_text()) == {pypiserver.url: TEST_USERNAME}
@@ -518,7 +458,7 @@ def test_prompted_credentials_are_remembered_like_hatch(
     # Next time nothing is asked: `-n` and no credentials anywhere but what was remembered.
     wheel = project.dist.wheel(project.name, "1.1")
     second = project.publish("-o", f"repo={pypiserver.url}", "-n", str(wheel))
-    assert second.code == 0, second
+    assert second.returncode == 0, second
     assert wheel.name in stored(pypiserver, project.name)
 
 
@@ -526,7 +466,7 @@ def test_enter_at_the_user_prompt_means_token(project: HatchProject, pypiserver:
     """The prompt shows ``[__token__]``: Enter takes it, once, instead of asking again."""
     project.release()
     result = project.publish("-o", f"repo={pypiserver.url}", stdin="\npypi-not-a-real-token\n")
-    assert result.code == 1, result
+    assert result.returncode == 1, result
     assert result.output.count("Username for") == 1, result
     assert "of __token__ for" in result.output  # the auth error names the user that was sent
     assert "pypi-not-a-real-token" not in result.output
@@ -539,8 +479,8 @@ def test_password_from_keyring(project: HatchProject, pypiserver: PypiServer) ->
     store.write_text(json.dumps({pypiserver.url: {TEST_USERNAME: TEST_PASSWORD}}))
     files = project.release()
     result = project.publish("-o", f"repo={pypiserver.url}", "-o", f"user={TEST_USERNAME}", "-n")
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(files)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 # ---- file selection, options, errors -----------------------------------------------------------------
@@ -554,15 +494,15 @@ def test_default_selection_is_this_project_and_version(
     old = project.dist.wheel(project.name, "0.9")
     other = project.dist.wheel("someone-else", "1.0")
     result = project.publish(*target(pypiserver))
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(current)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(current)
     assert f"{old.name}: ignored, version 0.9" in result.output
     assert f"{other.name}: ignored" in result.output
     assert stored(pypiserver, "someone-else") == {}
 
     # Named explicitly, a file is taken whatever its version.
     explicit = project.publish(*target(pypiserver), f"dist/{old.name}")
-    assert explicit.code == 0, explicit
+    assert explicit.returncode == 0, explicit
     assert old.name in stored(pypiserver, project.name)
 
 
@@ -571,15 +511,14 @@ def test_dynamic_version_from_hatchling(project: HatchProject, pypiserver: PypiS
     package = project.root / "src" / filename_name(project.name)
     (package / "__init__.py").write_text('__version__ = "2.0"\n')
     (project.root / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
-        f'[project]\nname = "{project.name}"\ndynamic = ["version"]\n\n'
+        f'{HATCHLING}\n[project]\nname = "{project.name}"\ndynamic = ["version"]\n\n'
         f'[tool.hatch.version]\npath = "src/{filename_name(project.name)}/__init__.py"\n'
     )
     wanted = project.release(version="2.0")
     old = project.dist.wheel(project.name, "1.0")
     result = project.publish(*target(pypiserver))
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(wanted)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(wanted)
     assert f"{old.name}: ignored, version 1.0," in result.output
 
 
@@ -594,7 +533,7 @@ def test_bad_options_are_usage_errors(project: HatchProject, pypiserver: PypiSer
     }
     for args, message in cases.items():
         result = project.publish(*args, "-n")
-        assert result.code == 2, result
+        assert result.returncode == 2, result
         assert message in result.output
         assert "Traceback" not in result.output
     (project.root / "pyproject.toml").write_text(
@@ -602,7 +541,7 @@ def test_bad_options_are_usage_errors(project: HatchProject, pypiserver: PypiSer
         + '\n[tool.hatch.publish.safe]\nskip_existing = "perhaps"\n'
     )
     result = project.publish(*target(pypiserver))
-    assert result.code == 2, result
+    assert result.returncode == 2, result
     assert "'skip_existing' in [tool.hatch.publish.safe]" in result.output
     assert stored(pypiserver, project.name) == {}
 
@@ -614,13 +553,13 @@ def test_tls_settings_reach_the_client(project: HatchProject, pypiserver: PypiSe
         f'[publish.index.repos.private]\nurl = "{pypiserver.url}"\nca-cert = "/nonexistent/repo-ca.pem"\n'
     )
     from_repo = project.publish(*target("private"))
-    assert from_repo.code == 2, from_repo
+    assert from_repo.returncode == 2, from_repo
     assert "'ca-cert' in [publish.index.repos.private] in " in from_repo.output
-    assert "/nonexistent/repo-ca.pem: no such file" in from_repo.output
+    assert "/nonexistent/repo-ca.pem: no such certificate file" in from_repo.output
 
     from_env = project.publish(*target(pypiserver), env={"HATCH_INDEX_CA_CERT": "/nonexistent/env-ca.pem"})
-    assert from_env.code == 2, from_env
-    assert "HATCH_INDEX_CA_CERT: /nonexistent/env-ca.pem: no such file" in from_env.output
+    assert from_env.returncode == 2, from_env
+    assert "HATCH_INDEX_CA_CERT: /nonexistent/env-ca.pem: no such certificate file" in from_env.output
 
     # -o wins over the variable; a client key alone is refused before anything is read.
     from_option = project.publish(
@@ -629,11 +568,11 @@ def test_tls_settings_reach_the_client(project: HatchProject, pypiserver: PypiSe
         "ca-cert=/nonexistent/option-ca.pem",
         env={"HATCH_INDEX_CA_CERT": "/nonexistent/env-ca.pem"},
     )
-    assert from_option.code == 2, from_option
-    assert "-o ca-cert: /nonexistent/option-ca.pem: no such file" in from_option.output
+    assert from_option.returncode == 2, from_option
+    assert "-o ca-cert: /nonexistent/option-ca.pem: no such certificate file" in from_option.output
     (project.root / "key.pem").write_text("not a key\n")
     key_only = project.publish(*target(pypiserver), "-o", "client-key=key.pem")
-    assert key_only.code == 2, key_only
+    assert key_only.returncode == 2, key_only
     assert "client-key needs client-cert" in key_only.output
     assert stored(pypiserver, project.name) == {}
 
@@ -641,7 +580,7 @@ def test_tls_settings_reach_the_client(project: HatchProject, pypiserver: PypiSe
 def test_empty_dist_is_a_usage_error(project: HatchProject, pypiserver: PypiServer) -> None:
     """Nothing to publish is exit 2 naming the folder, like the other front ends."""
     result = project.publish(*target(pypiserver))
-    assert result.code == 2, result
+    assert result.returncode == 2, result
     assert "dist" in result.output
     assert "Traceback" not in result.output
 
@@ -650,17 +589,17 @@ def test_devpi_publish_rerun_and_conflict(project: HatchProject, devpi_index: De
     """Against devpi (PEP 691 JSON, ``+simple``): fresh publish, identical re-run, conflict exit 3."""
     files = project.release()
     first = project.publish(*target(devpi_index))
-    assert first.code == 0, first
-    published = local(files)
+    assert first.returncode == 0, first
+    published = local_files(files)
     assert stored(devpi_index, project.name) == published
 
     again = project.publish(*target(devpi_index))
-    assert again.code == 0, again
+    assert again.returncode == 0, again
     assert again.output.count("skipped, identical") == 2
 
     changed = project.dist.sdist(project.name, "1.0", payload=b"changed\n")
     conflict = project.publish(*target(devpi_index))
-    assert conflict.code == 3, conflict
+    assert conflict.returncode == 3, conflict
     assert f"{changed.name}: conflict" in conflict.output
     assert stored(devpi_index, project.name) == published
 
@@ -672,8 +611,8 @@ def test_hatch_build_then_publish(project: HatchProject, pypiserver: PypiServer)
     built = sorted((project.root / "dist").iterdir())
     assert {path.suffix for path in built} == {".whl", ".gz"}
     result = project.publish(*target(pypiserver))
-    assert result.code == 0, result
-    assert stored(pypiserver, project.name) == local(built)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(built)
 
 
 def test_progress_display_in_a_terminal(project: HatchProject, pypiserver: PypiServer) -> None:
@@ -690,7 +629,7 @@ def test_progress_display_in_a_terminal(project: HatchProject, pypiserver: PypiS
     assert f"Uploading {wheel.name}" in output
     assert "100%" in output
     assert f"{wheel.name}: uploaded" in output
-    assert stored(pypiserver, project.name) == local([wheel])
+    assert stored(pypiserver, project.name) == local_files([wheel])
 
 
 def run_in_terminal(command: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
@@ -736,30 +675,31 @@ def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
     was cut off; the re-run uploads the sdist."""
     wheel, sdist = files = project.release()
     report = tmp_path / "report.json"
-    with HoldingProxy(pypiserver.url, free=1) as proxy:
-        command = [str(project.hatch), "publish", "-p", "safe", *target(proxy.url), "-o", f"report={report}"]
-        run = Running(command, cwd=project.root, env=project.env, folder=tmp_path / "output")
-        try:
-            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
-            result = run.interrupt(signum)
-        finally:
-            run.kill()
-        assert proxy.arrivals == 2, "an upload started after the signal"
-    assert result.returncode == 128 + signum, result
-    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+
+    def start(url: str) -> tuple[list[str], dict[str, str]]:
+        return [
+            str(project.hatch),
+            "publish",
+            "-p",
+            "safe",
+            *target(url),
+            "-o",
+            f"report={report}",
+        ], project.env
+
+    result = interrupt_the_second_upload(
+        signum, pypiserver.url, start, cwd=project.root, folder=tmp_path / "output"
+    )
     assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.output, result
-    assert "Traceback" not in result.output
     assert "Aborted!" not in result.output
-    data = json.loads(report.read_text())
-    assert data["exit_code"] == 128 + signum
-    actions = {entry["filename"]: (entry["action"], entry["reason"]) for entry in data["files"]}
+    actions = interrupted_report(report, signum)
     assert actions[wheel.name] == ("uploaded", "uploaded")
     assert actions[sdist.name][1].startswith("interrupted during its upload")
-    assert stored(pypiserver, project.name) == local([wheel])
+    assert stored(pypiserver, project.name) == local_files([wheel])
 
     again = project.publish(*target(pypiserver))
-    assert again.code == 0, again
-    assert stored(pypiserver, project.name) == local(files)
+    assert again.returncode == 0, again
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 # ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------
@@ -771,19 +711,19 @@ def test_an_empty_project_page_is_an_error_not_absent(
     """An index that accepts overwrites holds the release; the project page answers 200 with nothing.
     Read as "absent", the run would replace the published files: it stops (exit 1) and sends nothing."""
     published = project.release()
-    assert project.publish(*target(pypiserver_overwrite)).code == 0
+    assert project.publish(*target(pypiserver_overwrite)).returncode == 0
     before = stored(pypiserver_overwrite, project.name)
-    assert before == local(published)
+    assert before == local_files(published)
     project.release(payload=b"rebuilt with other content\n")
     proxy = fault_proxy(pypiserver_overwrite.url)
     proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
 
     result = project.publish(*target(proxy.url))
 
-    assert result.code == 1, result
+    assert result.returncode == 1, result
     assert "an empty body" in result.output
     assert "Traceback" not in result.output
-    assert posts(proxy) == []
+    assert proxy.posts == []
     assert stored(pypiserver_overwrite, project.name) == before
 
 
@@ -793,11 +733,11 @@ def test_check_url_that_is_a_project_page_names_hatchs_option(
     """``-o check-url=`` naming a project page: exit 2 before any upload, and the message says what to
     pass in hatch's own words (``-o check-url=URL``, not the standalone command's ``--check-url``)."""
     project.release()
-    assert project.publish(*target(pypiserver)).code == 0
+    assert project.publish(*target(pypiserver)).returncode == 0
 
     result = project.publish(*target(pypiserver), "-o", f"check-url={pypiserver.simple_url}{project.name}/")
 
-    assert result.code == 2, result
+    assert result.returncode == 2, result
     assert f"pass the root, such as {pypiserver.simple_url}, as -o check-url=URL" in result.output
     assert "--check-url" not in result.output
 
@@ -809,7 +749,7 @@ def test_first_publish_to_pypiserver_with_its_fallback(
     files = project.release()
     first = project.publish(*target(pypiserver_fallback))
     again = project.publish(*target(pypiserver_fallback))
-    assert first.code == 0, first
-    assert again.code == 0, again
+    assert first.returncode == 0, first
+    assert again.returncode == 0, again
     assert "0 uploaded, 2 skipped" in again.output
-    assert stored(pypiserver_fallback, project.name) == local(files)
+    assert stored(pypiserver_fallback, project.name) == local_files(files)

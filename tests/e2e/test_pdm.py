@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.support.commands import Ran, credential_args, run_command
 from tests.support.dists import DistFactory, file_sha256, filename_name
+from tests.support.index_state import local_files, stored
+from tests.support.isolation import clean_env, search_path
+from tests.support.projects import HATCHLING, write_project
 from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
-from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
+from tests.support.signals import SIGNALS, interrupt_the_second_upload, interrupted_report, signal_id
 
 PDM_TIMEOUT = 120
 BUILD_TIMEOUT = 240  # one build installs hatchling from PyPI into an isolated env; two fit in 300 s
 WRONG_SECRET = "pypi-AgEIcHlwaS5vcmcWRONGWRONG"
+PDM_CREDENTIALS = ("-r", "{url}", "-u", "{user}", "-P", "{password}")  # how pdm publish takes them
 
 
 @dataclass
@@ -42,56 +45,25 @@ class PdmProject:
         """Writes into the project's ``dist/`` (the default ``-d/--dest``)."""
         return DistFactory(self.root / "dist")
 
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = PDM_TIMEOUT) -> Result:
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = PDM_TIMEOUT) -> Ran:
         """Run ``pdm ARGS`` in the project folder."""
-        completed = subprocess.run(
-            [str(self.pdm), *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        return Result(completed.returncode, completed.stdout, completed.stderr)
+        return run_command([self.pdm, *args], cwd=self.root, env={**self.env, **(env or {})}, timeout=timeout)
 
-    def publish(self, *args: str, env: dict[str, str] | None = None) -> Result:
+    def publish(self, *args: str, env: dict[str, str] | None = None) -> Ran:
         """``pdm safe-publish --no-build ARGS``."""
         return self.run("safe-publish", "--no-build", *args, env=env)
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def __str__(self) -> str:  # shown by pytest when an assertion on the result fails
-        return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
 def isolated_env(home: Path, pdm_bin: Path) -> dict[str, str]:
     """A minimal environment: nothing of the machine's PDM, XDG, keyring or proxy settings."""
     home.mkdir(parents=True, exist_ok=True)
     return {
-        "PATH": os.pathsep.join([str(pdm_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CONFIG_DIRS": str(home / ".config-site"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        **clean_env(home, path=search_path(pdm_bin)),
         "PDM_CONFIG_FILE": str(home / "pdm-config.toml"),
         "PDM_CACHE_DIR": str(home / "pdm-cache"),
         "PDM_LOG_DIR": str(home / "pdm-logs"),
         "PDM_CHECK_UPDATE": "false",
         "PDM_NON_INTERACTIVE": "1",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        "NO_COLOR": "1",
         "COLUMNS": "200",
         "LANG": "C.UTF-8",
     }
@@ -110,32 +82,21 @@ def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) 
 def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PdmProject:
     """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
-    package = root / "src" / filename_name(unique_name)
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('"""A project built by the publish-plugins e2e tests."""\n')
-    (root / "pyproject.toml").write_text(
+    pyproject = (
         f'[project]\nname = "{unique_name}"\nversion = "1.0.0"\nrequires-python = ">=3.10"\n'
-        'description = "publish-plugins e2e test project"\n\n'
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        f'description = "publish-plugins e2e test project"\n\n{HATCHLING}'
+    )
+    write_project(
+        root, unique_name, pyproject, init='"""A project built by the publish-plugins e2e tests."""\n'
     )
     bin_dir = host_venv("pdm")
     return PdmProject(root, unique_name, "1.0.0", bin_dir / "pdm", isolated_env(tmp_path / "home", bin_dir))
 
 
 def creds(
-    index: Index | FaultProxy, username: str = TEST_USERNAME, password: str = TEST_PASSWORD
+    index: Index | FaultProxy | str, username: str = TEST_USERNAME, password: str = TEST_PASSWORD
 ) -> list[str]:
-    return ["-r", index.url, "-u", TEST_USERNAME, "-P", password]
-
-
-def posts(proxy: FaultProxy) -> list[str]:
-    return [path for method, path in proxy.requests if method == "POST"]
-
-
-def stored_of(index: Index, name: str) -> dict[str, bytes]:
-    """The files of one project stored on the index (the pypiserver fixture is shared by many tests)."""
-    prefix = filename_name(name) + "-"
-    return {filename: data for filename, data in index.stored_files().items() if filename.startswith(prefix)}
+    return credential_args(PDM_CREDENTIALS, index, user=username, password=password)
 
 
 # ---- the command ----------------------------------------------------------------------------------
@@ -182,10 +143,10 @@ def test_default_build_then_publish_and_rebuild_rerun(
     base = f"{filename_name(project.name)}-1.0.0"
     assert built == [f"{base}-py3-none-any.whl", f"{base}.tar.gz"]
     assert not stale.exists()
-    stored = stored_of(pypiserver, project.name)
-    assert sorted(stored) == built
+    on_index = stored(pypiserver, project.name)
+    assert sorted(on_index) == built
     for name in built:
-        assert stored[name] == (project.root / "dist" / name).read_bytes()
+        assert on_index[name] == (project.root / "dist" / name).read_bytes()
     assert "2 uploaded, 0 skipped" in result.stdout
 
     # The CI job re-run: build again, publish again.
@@ -194,7 +155,7 @@ def test_default_build_then_publish_and_rebuild_rerun(
     assert again.returncode == 0, again
     assert "Built sdist at" in again.output
     assert "0 uploaded, 2 skipped" in again.stdout
-    assert posts(proxy) == []
+    assert proxy.posts == []
 
 
 def test_fresh_publish_then_identical_rerun_sends_no_upload(
@@ -205,17 +166,17 @@ def test_fresh_publish_then_identical_rerun_sends_no_upload(
     files = project.dists.release(project.name, "1.0.0")
     first = project.publish(*creds(proxy))
     assert first.returncode == 0, first
-    assert len(posts(proxy)) == 2
+    assert len(proxy.posts) == 2
     for path in files:
         assert f"Uploading {path.name}" in first.stdout
         assert f"{path.name}: uploaded" in first.stdout
     assert "100%" in first.stdout  # PDM's rich progress bar, final state
-    assert stored_of(pypiserver, project.name) == {p.name: p.read_bytes() for p in files}
+    assert stored(pypiserver, project.name) == local_files(files)
 
     proxy.reset_counters()
     again = project.publish(*creds(proxy))
     assert again.returncode == 0, again
-    assert posts(proxy) == []
+    assert proxy.posts == []
     assert proxy.upload_bytes == 0
     # The start of the index root (is it one?) and one simple-page read, nothing else.
     assert [method for method, _ in proxy.requests] == ["GET", "GET"]
@@ -232,7 +193,7 @@ def test_conflict_exits_3_and_uploads_nothing_not_even_new_files(
     proxy = fault_proxy(pypiserver.url)
     published = project.dists.wheel(project.name, "1.0.0")
     assert project.publish(*creds(proxy)).returncode == 0
-    before = stored_of(pypiserver, project.name)
+    before = stored(pypiserver, project.name)
     changed = project.dists.wheel(project.name, "1.0.0", payload=b"rebuilt with different content")
     new_sdist = project.dists.sdist(project.name, "1.0.0")
     assert changed == published
@@ -246,8 +207,8 @@ def test_conflict_exits_3_and_uploads_nothing_not_even_new_files(
     assert f"ERROR: {changed.name}: conflict" in result.stderr
     assert f"{file_sha256(changed)}" in result.stderr
     assert "nothing was uploaded" in result.stderr
-    assert posts(proxy) == []
-    assert stored_of(pypiserver, project.name) == before
+    assert proxy.posts == []
+    assert stored(pypiserver, project.name) == before
     assert new_sdist.name not in before
 
 
@@ -296,10 +257,10 @@ def test_skip_existing_with_a_changed_file_warns_with_both_hashes(
     assert changed.name in warnings[0]
     assert file_sha256(changed) in warnings[0]
     assert original_sha in warnings[0]
-    assert len(posts(proxy)) == 1  # only the new sdist
-    stored = stored_of(pypiserver, project.name)
-    assert hashlib.sha256(stored[changed.name]).hexdigest() == original_sha
-    assert stored[new_sdist.name] == new_sdist.read_bytes()
+    assert len(proxy.posts) == 1  # only the new sdist
+    on_index = stored(pypiserver, project.name)
+    assert hashlib.sha256(on_index[changed.name]).hexdigest() == original_sha
+    assert on_index[new_sdist.name] == new_sdist.read_bytes()
 
     quiet = project.publish(*creds(proxy), "--skip-existing", "-q")
     assert quiet.returncode == 0, quiet
@@ -317,9 +278,9 @@ def test_dry_run_uploads_nothing(
     assert "dry run: would upload 2 file(s)" in result.stdout
     assert "dry run: 2 to upload, 0 skipped" in result.stdout
     assert "Uploading" not in result.stdout
-    assert posts(proxy) == []
+    assert proxy.posts == []
     assert proxy.requests  # the index was read
-    assert stored_of(pypiserver, project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
 
 def test_dry_run_without_credentials_reads_anonymously(project: PdmProject, pypiserver: PypiServer) -> None:
@@ -365,7 +326,7 @@ def test_wrong_credentials_exit_1_and_the_secret_is_never_shown(
     assert "Traceback" not in result.output
     assert WRONG_SECRET not in result.output
     assert WRONG_SECRET not in (project.root / "r.json").read_text()
-    assert stored_of(pypiserver, project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
 
 def test_credentials_from_pdm_config(project: PdmProject, pypiserver: PypiServer) -> None:
@@ -384,7 +345,7 @@ def test_credentials_from_pdm_config(project: PdmProject, pypiserver: PypiServer
     assert result.returncode == 0, result
     assert "2 uploaded" in result.stdout
     assert pypiserver.password not in result.output
-    assert sorted(stored_of(pypiserver, project.name)) == sorted(p.name for p in files)
+    assert sorted(stored(pypiserver, project.name)) == sorted(p.name for p in files)
 
     # PDM matches a URL given to -r against the configured repositories, credentials included.
     project.dists.wheel(project.name, "1.0.0", tag="py311-none-any")
@@ -406,7 +367,7 @@ def test_credentials_from_pdm_publish_environment_variables_on_devpi(
     result = project.publish(env=env)
     assert result.returncode == 0, result
     assert "2 uploaded" in result.stdout
-    assert devpi_index.stored_files() == {p.name: p.read_bytes() for p in files}
+    assert devpi_index.stored_files() == local_files(files)
     again = project.publish(env=env)
     assert again.returncode == 0, again
     assert "0 uploaded, 2 skipped" in again.stdout
@@ -429,7 +390,7 @@ def test_default_selection_is_the_projects_name_and_version(
     assert f"{old.name}: ignored, version" in result.stdout
     assert f"{other.name}: ignored, belongs to someone-else" in result.stdout
     assert ".gitignore: ignored, not a distribution file" in result.stdout
-    assert sorted(stored_of(pypiserver, project.name)) == sorted(p.name for p in mine)
+    assert sorted(stored(pypiserver, project.name)) == sorted(p.name for p in mine)
 
 
 @pytest.mark.parametrize(
@@ -463,7 +424,7 @@ def test_usage_errors_exit_2_with_one_line(
     assert result.returncode == 2, result
     assert message in result.stderr
     assert "Traceback" not in result.output
-    assert stored_of(pypiserver, project.name) == {}
+    assert stored(pypiserver, project.name) == {}
     assert not (project.root / ".venv").exists()  # no interpreter chosen, no virtualenv made, for nothing
 
 
@@ -477,7 +438,7 @@ def test_an_empty_project_page_is_an_error_not_absent(
     Read as "absent", the run would replace the published files: it stops (exit 1) and sends nothing."""
     project.dists.release(project.name, project.version)
     assert project.publish(*creds(pypiserver_overwrite)).returncode == 0
-    before = stored_of(pypiserver_overwrite, project.name)
+    before = stored(pypiserver_overwrite, project.name)
     project.dists.release(project.name, project.version, payload=b"rebuilt with other content\n")
     proxy = fault_proxy(pypiserver_overwrite.url)
     proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
@@ -487,8 +448,8 @@ def test_an_empty_project_page_is_an_error_not_absent(
     assert result.returncode == 1, result
     assert "an empty body" in result.output
     assert "Traceback" not in result.output
-    assert posts(proxy) == []
-    assert stored_of(pypiserver_overwrite, project.name) == before
+    assert proxy.posts == []
+    assert stored(pypiserver_overwrite, project.name) == before
 
 
 def test_check_url_that_is_a_project_page_stops_before_any_upload(
@@ -496,13 +457,13 @@ def test_check_url_that_is_a_project_page_stops_before_any_upload(
 ) -> None:
     project.dists.release(project.name, project.version)
     assert project.publish(*creds(pypiserver)).returncode == 0
-    before = stored_of(pypiserver, project.name)
+    before = stored(pypiserver, project.name)
 
     result = project.publish(*creds(pypiserver), "--check-url", f"{pypiserver.simple_url}{project.name}/")
 
     assert result.returncode == 2, result
     assert f"pass the root, such as {pypiserver.simple_url}, as --check-url" in result.output
-    assert stored_of(pypiserver, project.name) == before
+    assert stored(pypiserver, project.name) == before
 
 
 def test_first_publish_to_pypiserver_with_its_fallback(
@@ -515,7 +476,7 @@ def test_first_publish_to_pypiserver_with_its_fallback(
     assert first.returncode == 0, first
     assert again.returncode == 0, again
     assert "0 uploaded, 2 skipped" in again.output
-    assert stored_of(pypiserver_fallback, project.name) == {path.name: path.read_bytes() for path in files}
+    assert stored(pypiserver_fallback, project.name) == local_files(files)
 
 
 # ---- interrupts ---------------------------------------------------------------------------------------
@@ -530,26 +491,20 @@ def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
     uploads the rest."""
     wheel, sdist = files = project.dists.release(project.name, "1.0.0")
     report = tmp_path / "report.json"
-    with HoldingProxy(pypiserver.url, free=1) as proxy:
-        command = [str(project.pdm), "safe-publish", "--no-build", *creds(proxy), "--report", str(report)]
-        run = Running(command, cwd=project.root, env=project.env, folder=tmp_path / "output")
-        try:
-            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
-            result = run.interrupt(signum)
-        finally:
-            run.kill()
-        assert proxy.arrivals == 2, "an upload started after the signal"
-    assert result.returncode == 128 + signum, result
-    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+
+    def start(url: str) -> tuple[list[str], dict[str, str]]:
+        command = [str(project.pdm), "safe-publish", "--no-build", *creds(url), "--report", str(report)]
+        return command, project.env
+
+    result = interrupt_the_second_upload(
+        signum, pypiserver.url, start, cwd=project.root, folder=tmp_path / "output"
+    )
     assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.stderr, result
-    assert "Traceback" not in result.output
-    data = json.loads(report.read_text())
-    assert data["exit_code"] == 128 + signum
-    actions = {entry["filename"]: (entry["action"], entry["reason"]) for entry in data["files"]}
+    actions = interrupted_report(report, signum)
     assert actions[wheel.name] == ("uploaded", "uploaded")
     assert actions[sdist.name][1].startswith("interrupted during its upload")
-    assert stored_of(pypiserver, project.name) == {wheel.name: wheel.read_bytes()}
+    assert stored(pypiserver, project.name) == local_files([wheel])
 
     again = project.publish(*creds(pypiserver))
     assert again.returncode == 0, again
-    assert stored_of(pypiserver, project.name) == {path.name: path.read_bytes() for path in files}
+    assert stored(pypiserver, project.name) == local_files(files)

@@ -9,17 +9,19 @@ server comes from the fault proxy's request log, not from the command's own outp
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support.commands import Ran, credential_args, run_command
 from tests.support.dists import DistFactory, filename_name, sdist_filename, wheel_filename
+from tests.support.index_state import local_files, stored
+from tests.support.isolation import clean_env
+from tests.support.projects import write_project
 from tests.support.proxy import FaultProxy
 from tests.support.servers import DevpiIndex, PypiServer
-from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, signal_id
+from tests.support.signals import SIGNALS, interrupt_the_second_upload, signal_id
 
 VERSION = "1.0.0"
 # [project] for poetry 2; poetry 1.8 (`make test-min`) reads only [tool.poetry], which poetry 2 then ignores.
@@ -45,6 +47,7 @@ requires = ["poetry-core>=1.0"]
 build-backend = "poetry.core.masonry.api"
 """
 TIMEOUT = 300  # poetry starts slowly on a loaded 2-core machine; builds take a few seconds more
+POETRY_LOGIN = ("-u", "{user}", "-p", "{password}")  # poetry publish takes the URL from its config only
 
 
 @dataclass
@@ -69,32 +72,22 @@ class PoetryProject:
         """Write a wheel and an sdist of the project's current version into ``dist/``."""
         return self.dist.release(self.name, self.version, payload=payload)
 
-    def poetry(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def poetry(self, *args: str, env: dict[str, str] | None = None) -> Ran:
         """Run poetry in the project folder, non-interactive, isolated from the machine's configuration."""
-        return subprocess.run(
-            [str(self.executable), *args, "-n"],
-            cwd=self.root,
-            env=self.environment(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
+        return run_command(
+            [self.executable, *args, "-n"], cwd=self.root, env=self.environment(env), timeout=TIMEOUT
         )
 
     def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
         """The isolated environment poetry runs in, plus ``env``."""
         base = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(self.home),
+            **clean_env(self.home),
             "POETRY_CONFIG_DIR": str(self.config_dir),
             "POETRY_CACHE_DIR": str(self.home / "poetry-cache"),
             "POETRY_DATA_DIR": str(self.home / "poetry-data"),
             "POETRY_KEYRING_ENABLED": "false",
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
             # `poetry build` would otherwise create a virtualenv for the project first (seconds, no use).
             "POETRY_VIRTUALENVS_CREATE": "false",
-            "NO_COLOR": "1",
         }
         return {**base, **(env or {})}
 
@@ -108,10 +101,8 @@ def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) 
 def new_project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) -> PoetryProject:
     """The ``project`` fixture's project, for tests in other modules."""
     root = tmp_path / "project"
-    module = filename_name(unique_name)
-    (root / module).mkdir(parents=True)
-    (root / module / "__init__.py").write_text('"""A test package."""\n\nVALUE = 1\n')
-    (root / "pyproject.toml").write_text(PYPROJECT.format(name=unique_name, version=VERSION, module=module))
+    pyproject = PYPROJECT.format(name=unique_name, version=VERSION, module=filename_name(unique_name))
+    write_project(root, unique_name, pyproject, source="", init='"""A test package."""\n\nVALUE = 1\n')
     home = tmp_path / "home"
     home.mkdir()
     return PoetryProject(host_venv("poetry") / "poetry", root, unique_name, VERSION, home)
@@ -123,22 +114,7 @@ def local_repo(url: str) -> dict[str, str]:
 
 
 def login(index: PypiServer | DevpiIndex) -> list[str]:
-    return ["-u", index.username, "-p", index.password]
-
-
-def posts(proxy: FaultProxy) -> list[str]:
-    """Paths of the POST (upload) requests that reached the proxy."""
-    return [path for method, path in proxy.requests if method == "POST"]
-
-
-def ours(stored: dict[str, bytes], name: str) -> dict[str, bytes]:
-    """The stored files of project ``name`` (the session's pypiserver is shared by many tests)."""
-    prefix = filename_name(name) + "-"
-    return {filename: data for filename, data in stored.items() if filename.startswith(prefix)}
-
-
-def contents(paths: list[Path]) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in paths}
+    return credential_args(POETRY_LOGIN, user=index.username, password=index.password)
 
 
 # ---- the plugin is loaded, poetry itself is unchanged ----------------------------------------------
@@ -182,7 +158,7 @@ def test_plain_publish_is_poetrys_own(project: PoetryProject, pypiserver: PypiSe
     env = local_repo(pypiserver.url)
     first = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
     assert first.returncode == 0, first.stderr
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver, project.name) == local_files(files)
     again = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
     assert again.returncode == 1
     assert "HTTP Error 409" in again.stdout + again.stderr  # poetry's own message, not ours
@@ -209,10 +185,10 @@ def test_poetry_keeps_working_when_the_core_cannot_load(
     safe = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
     assert safe.returncode == 1
     assert "publish-plugins cannot load its core: simulated" in safe.stderr
-    assert ours(pypiserver.stored_files(), project.name) == {}
+    assert stored(pypiserver, project.name) == {}
     plain = project.poetry("publish", "-r", "local", *login(pypiserver), env=env)
     assert plain.returncode == 0, plain.stderr
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 # ---- the safe path ---------------------------------------------------------------------------------
@@ -234,8 +210,8 @@ def test_fresh_publish_then_identical_rerun_sends_nothing(
         assert f" - Uploading {path.name} 100%" in first.stderr
     assert f"{other_version.name}: ignored, version 0.9" in first.stdout  # default selection: this version
     assert "2 uploaded, 0 skipped" in first.stdout
-    assert len(posts(proxy)) == 2
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert len(proxy.posts) == 2
+    assert stored(pypiserver, project.name) == local_files(files)
 
     proxy.reset_counters()
     again = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
@@ -243,7 +219,7 @@ def test_fresh_publish_then_identical_rerun_sends_nothing(
     for path in files:
         assert f"{path.name}: skipped, identical" in again.stdout
     assert "0 uploaded, 2 skipped" in again.stdout
-    assert posts(proxy) == []
+    assert proxy.posts == []
     assert proxy.upload_bytes == 0
     assert pypiserver.password not in first.stdout + first.stderr + again.stdout + again.stderr
 
@@ -260,7 +236,7 @@ def test_build_then_publish_and_rerun(project: PoetryProject, pypiserver: PypiSe
         wheel_filename(project.name, VERSION),
         sdist_filename(project.name, VERSION),
     ]
-    assert ours(pypiserver.stored_files(), project.name) == contents(built)
+    assert stored(pypiserver, project.name) == local_files(built)
 
     again = project.poetry(*args, env=env)
     assert again.returncode == 0, again.stderr
@@ -276,7 +252,7 @@ def test_conflict_uploads_nothing_not_even_new_files(
     env = local_repo(pypiserver.url)
     first = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), env=env)
     assert first.returncode == 0, first.stderr
-    stored = pypiserver.stored_files()
+    all_files = pypiserver.stored_files()
 
     changed = project.dist.wheel(project.name, VERSION, payload=b"rebuilt with different content\n")
     new = project.dist.wheel(project.name, VERSION, tag="py311-none-any")
@@ -289,8 +265,8 @@ def test_conflict_uploads_nothing_not_even_new_files(
     assert "nothing was uploaded" in result.stderr
     assert "use poetry's own --skip-existing instead" in result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
-    assert posts(proxy) == []
-    assert pypiserver.stored_files() == stored
+    assert proxy.posts == []
+    assert pypiserver.stored_files() == all_files
     assert new.name not in pypiserver.stored_files()
 
 
@@ -329,7 +305,7 @@ def test_check_url_names_the_index_to_read_and_implies_strict(
         "publish", "-r", "local", "--check-url", devpi_index.simple_url, *login(devpi_index), env=env
     )
     assert checked_there.returncode == 0, checked_there.stderr
-    assert devpi_index.stored_files() == contents(changed)
+    assert devpi_index.stored_files() == local_files(changed)
 
 
 def test_devpi_fresh_publish_and_identical_rerun(project: PoetryProject, devpi_index: DevpiIndex) -> None:
@@ -338,7 +314,7 @@ def test_devpi_fresh_publish_and_identical_rerun(project: PoetryProject, devpi_i
     env = local_repo(devpi_index.url)
     first = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(devpi_index), env=env)
     assert first.returncode == 0, first.stderr
-    assert devpi_index.stored_files() == contents(files)
+    assert devpi_index.stored_files() == local_files(files)
     again = project.poetry("publish", "-r", "local", "--skip-existing-strict", *login(devpi_index), env=env)
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 2 skipped" in again.stdout
@@ -355,16 +331,16 @@ def test_dry_run_uploads_nothing_and_exits_as_the_real_run(
     assert dry.returncode == 0, dry.stderr
     plan = next(line for line in dry.stdout.splitlines() if "would upload 2 file(s)" in line)
     assert all(path.name in plan for path in files)
-    assert ours(pypiserver.stored_files(), project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
     real = project.poetry(*args, env=env)
     assert real.returncode == 0, real.stderr
-    published = contents(files)
+    published = local_files(files)
     project.release(payload=b"changed\n")  # the same filenames, other bytes
     dry_conflict = project.poetry(*args, "--dry-run", env=env)
     assert dry_conflict.returncode == 3
     assert "dry run: 0 to upload, 0 skipped, 2 conflicting" in dry_conflict.stdout
-    assert ours(pypiserver.stored_files(), project.name) == published
+    assert stored(pypiserver, project.name) == published
 
 
 @pytest.mark.parametrize("verbosity", [[], ["-vvv"]], ids=["normal", "debug"])
@@ -380,7 +356,7 @@ def test_wrong_password_exit_1_secret_never_printed(
     assert "authentication failed" in result.stderr
     assert "Traceback" not in result.stderr
     assert secret not in result.stdout + result.stderr
-    assert ours(pypiserver.stored_files(), project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
 
 # ---- poetry's configuration and environment --------------------------------------------------------
@@ -402,7 +378,7 @@ def test_repository_and_credentials_from_poetry_config(
     result = project.poetry("publish", "-r", "team-repo", "--dist-dir", "out", "--skip-existing-strict")
     assert result.returncode == 0, result.stderr
     assert "to team-repo" in result.stdout
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver, project.name) == local_files(files)
     assert pypiserver.password not in result.stdout + result.stderr
 
 
@@ -419,7 +395,7 @@ def test_repository_and_credentials_from_poetry_environment(
     # poetry names an environment-defined repository in lower case with dashes: team-repo.
     result = project.poetry("publish", "-r", "team-repo", "--skip-existing-strict", env=env)
     assert result.returncode == 0, result.stderr
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver, project.name) == local_files(files)
 
 
 def test_pypi_token_from_poetry_environment(
@@ -462,7 +438,7 @@ def test_usage_errors_exit_2_in_one_line(
         next(line for line in result.stderr.splitlines() if message in line)
     ]
     assert result.stdout.strip() == ""
-    assert ours(pypiserver.stored_files(), project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
 
 def test_certificates_from_poetry_config_and_cert_option(
@@ -480,12 +456,12 @@ def test_certificates_from_poetry_config_and_cert_option(
     args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
     from_config = project.poetry(*args, env=env)
     assert from_config.returncode == 2
-    assert f"certificates.local.cert: {configured}: no such file" in from_config.stderr
+    assert f"certificates.local.cert: {configured}: no such certificate file" in from_config.stderr
     from_option = project.poetry(*args, "--cert", str(given), env=env)
     assert from_option.returncode == 2
-    assert f"--cert: {given}: no such file" in from_option.stderr
+    assert f"--cert: {given}: no such certificate file" in from_option.stderr
     assert str(configured) not in from_option.stderr
-    assert ours(pypiserver.stored_files(), project.name) == {}
+    assert stored(pypiserver, project.name) == {}
 
 
 # ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------
@@ -502,7 +478,7 @@ def test_an_empty_project_page_is_an_error_not_absent(
         "publish", "-r", "local", "--skip-existing-strict", *login(pypiserver_overwrite), env=env
     )
     assert first.returncode == 0, first.stderr
-    before = ours(pypiserver_overwrite.stored_files(), project.name)
+    before = stored(pypiserver_overwrite, project.name)
     project.release(payload=b"rebuilt with other content\n")
     proxy = fault_proxy(pypiserver_overwrite.url)
     proxy.status(200, headers={"Content-Type": "text/html"}, path=f"/simple/{project.name}/", times=None)
@@ -519,8 +495,8 @@ def test_an_empty_project_page_is_an_error_not_absent(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "an empty body" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert posts(proxy) == []
-    assert ours(pypiserver_overwrite.stored_files(), project.name) == before
+    assert proxy.posts == []
+    assert stored(pypiserver_overwrite, project.name) == before
 
 
 def test_check_url_that_is_a_project_page_stops_before_any_upload(
@@ -534,14 +510,14 @@ def test_check_url_that_is_a_project_page_stops_before_any_upload(
         ).returncode
         == 0
     )
-    before = ours(pypiserver.stored_files(), project.name)
+    before = stored(pypiserver, project.name)
 
     page = f"{pypiserver.simple_url}{project.name}/"
     result = project.poetry("publish", "-r", "local", "--check-url", page, *login(pypiserver), env=env)
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"pass the root, such as {pypiserver.simple_url}, as --check-url" in result.stderr
-    assert ours(pypiserver.stored_files(), project.name) == before
+    assert stored(pypiserver, project.name) == before
 
 
 def test_first_publish_to_pypiserver_with_its_fallback(
@@ -556,7 +532,7 @@ def test_first_publish_to_pypiserver_with_its_fallback(
     assert first.returncode == 0, first.stderr
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 2 skipped" in again.stdout + again.stderr
-    assert ours(pypiserver_fallback.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver_fallback, project.name) == local_files(files)
 
 
 # ---- interrupts ------------------------------------------------------------------------------------------
@@ -569,28 +545,23 @@ def test_signal_during_an_upload_stops_at_once_and_a_rerun_completes(
     """Ctrl-C or SIGTERM while the sdist's upload waits for the server: exit 130 / 143 at once (cleo would
     exit 1 on Ctrl-C), no upload starts after the signal; the re-run skips the wheel and uploads the sdist."""
     wheel, sdist = files = project.release()
-    with HoldingProxy(pypiserver.url, free=1) as proxy:
-        command = [
-            str(project.executable),
-            *("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), "-n"),
-        ]
-        env = project.environment(local_repo(proxy.url))
-        run = Running(command, cwd=project.root, env=env, folder=tmp_path / "output")
-        try:
-            run.wait_until(lambda: proxy.held >= 1, "the sdist's upload")
-            result = run.interrupt(signum)
-        finally:
-            run.kill()
-        assert proxy.arrivals == 2, "an upload started after the signal"
-    assert result.returncode == 128 + signum, result
-    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+    command = [
+        str(project.executable),
+        *("publish", "-r", "local", "--skip-existing-strict", *login(pypiserver), "-n"),
+    ]
+
+    def start(url: str) -> tuple[list[str], dict[str, str]]:
+        return command, project.environment(local_repo(url))
+
+    result = interrupt_the_second_upload(
+        signum, pypiserver.url, start, cwd=project.root, folder=tmp_path / "output"
+    )
     assert f"interrupted ({signal_id(signum)}): 1 file(s) had been uploaded" in result.stderr, result
     assert f"the upload of {sdist.name} was cut off" in result.stderr
-    assert "Traceback" not in result.output
-    assert ours(pypiserver.stored_files(), project.name) == contents([wheel])
+    assert stored(pypiserver, project.name) == local_files([wheel])
 
     args = ["publish", "-r", "local", "--skip-existing-strict", *login(pypiserver)]
     again = project.poetry(*args, env=local_repo(pypiserver.url))
     assert again.returncode == 0, again.stderr
     assert f"{wheel.name}: skipped, identical" in again.stdout
-    assert ours(pypiserver.stored_files(), project.name) == contents(files)
+    assert stored(pypiserver, project.name) == local_files(files)

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.integration.cli_support import creds, error_line, run_cli, stored
+from tests.integration.cli_support import error_line, run_cli
 from tests.support.bad_dists import CASES, ROOT_IGNORES_PERMISSIONS, BadCase
+from tests.support.commands import creds
 from tests.support.dists import DistFactory
+from tests.support.index_state import stored
 from tests.support.proxy import FaultProxy
 from tests.support.servers import PypiServer
 

@@ -7,8 +7,8 @@ import ssl
 
 from tests.support.servers import PypiServer
 
+from publish_plugins._http_client import USER_AGENT, _TransportByScheme
 from publish_plugins._httpx import httpx
-from publish_plugins.client import USER_AGENT, _TransportByScheme
 
 
 def test_plain_http_never_builds_the_tls_context(pypiserver: PypiServer) -> None:

@@ -8,38 +8,22 @@ exactly once. Transient faults must be absorbed by the retries without uploading
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tests.integration.cli_support import (
-    RecordingServer,
-    assert_published_once,
-    creds,
-    error_line,
-    has_line,
-    listed,
-    posts,
-    recording_server,
-    run_cli,
-    run_main,
-    stored,
-)
+from tests.integration.cli_support import error_line, has_line, run_cli, run_main
+from tests.support.commands import creds
 from tests.support.dists import DistFactory
+from tests.support.index_state import assert_published_once, listed, stored
+from tests.support.origin import RecordingServer
 from tests.support.proxy import FaultProxy
 from tests.support.servers import PEP691_JSON, Index, PypiServer, free_port
 
 RETRIES_1 = ["--retries", "1"]
-
-
-@pytest.fixture
-def other_origin() -> Iterator[RecordingServer]:
-    """Another host (another port of 127.0.0.1: another origin) that records what reaches it."""
-    with recording_server() as server:
-        yield server
 
 
 @dataclass(frozen=True)
@@ -236,7 +220,7 @@ def test_fault_fails_in_one_line_and_rerun_completes(
     if fault.retry is not None:
         assert ctx.fill(fault.retry) in again.stderr
     extra = 1 if fault.retry is not None and fault.upload_fault else 0
-    assert posts(proxy) == len(files) + extra
+    assert len(proxy.posts) == len(files) + extra
     assert_published_once(pypiserver, unique_name, files)
 
 
@@ -361,7 +345,7 @@ def test_broken_simple_page_stops_before_uploading(
     line = error_line(result)
     for fragment in broken.message:
         assert fragment.format(page=proxy.url_for(page_url)) in line
-    assert posts(proxy) == 0
+    assert proxy.posts == []
     assert proxy.upload_bytes == 0
     assert stored(index, unique_name) == {wheel.name: wheel.read_bytes()}
 
@@ -396,7 +380,7 @@ def test_lost_upload_answer_counts_as_done(
     assert "Traceback" not in result.stderr
     for path in files:
         assert has_line(result.stderr, path.name, "the index holds the identical file now")
-    assert posts(proxy) == len(files)
+    assert len(proxy.posts) == len(files)
     assert_published_once(any_index, unique_name, files)
     data = json.loads(report.read_text())
     assert data["exit_code"] == 0
@@ -408,5 +392,5 @@ def test_lost_upload_answer_counts_as_done(
     again = run_main(args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 2 skipped" in again.stderr
-    assert posts(proxy) == 0
+    assert proxy.posts == []
     assert sorted(listed(any_index, unique_name)) == sorted(path.name for path in files)

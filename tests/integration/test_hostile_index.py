@@ -11,32 +11,23 @@ one error line, that no upload was sent and that the index still holds the origi
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import secrets
 import subprocess
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from tests.conftest import PypiServerFactory
-from tests.integration.cli_support import (
-    SAFE_PUBLISH,
-    RecordingServer,
-    cli_env,
-    creds,
-    error_line,
-    posts,
-    recording_server,
-    run_cli,
-    run_main,
-    stored,
-)
-from tests.support.dists import DistFactory
+from tests.integration.cli_support import error_line, run_cli, run_main
+from tests.support.commands import SAFE_PUBLISH, SHORT_WAITS, cli_env, creds
+from tests.support.dists import DistFactory, file_sha256
+from tests.support.index_state import local_files, stored
+from tests.support.origin import RecordingServer
 from tests.support.proxy import FaultProxy
 from tests.support.servers import DevpiIndex, DevpiServer, Index, PypiServer
 
@@ -78,7 +69,8 @@ class Published:
 
     def assert_untouched(self) -> None:
         """Nothing was sent, and the index holds the published bytes, not the local ones."""
-        assert posts(self.proxy) == 0
+        assert self.proxy.posts == []
+        assert self.proxy.upload_bytes == 0
         assert stored(self.index, self.project) == {self.original.name: self.original.read_bytes()}
 
 
@@ -270,7 +262,7 @@ def test_a_gzip_bomb_is_refused_in_bounded_memory(published: Published) -> None:
         "sys.exit(code)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", measure, str(SAFE_PUBLISH), *args],
+        [sys.executable, "-c", measure, str(SAFE_PUBLISH), *SHORT_WAITS, *args],
         cwd=published.cwd,
         env=cli_env(published.cwd),
         capture_output=True,
@@ -290,8 +282,8 @@ def test_one_filename_listed_twice_with_different_digests_is_a_conflict(publishe
     """The index lists the name twice, once with the local file's digest: ambiguous, so exit 3 (naming
     both digests), not "identical"."""
     name = published.changed.name
-    local = hashlib.sha256(published.changed.read_bytes()).hexdigest()
-    other = hashlib.sha256(published.original.read_bytes()).hexdigest()
+    local = file_sha256(published.changed)
+    other = file_sha256(published.original)
     page = (
         f"<!DOCTYPE html><html><head><title>Links for {published.project}</title></head><body>"
         f'<a href="/packages/{name}#sha256={local}">{name}</a>'
@@ -391,12 +383,6 @@ def test_devpi_index_that_does_not_exist_stops_before_any_upload(
 
 
 @pytest.fixture
-def other_origin() -> Iterator[RecordingServer]:
-    with recording_server() as server:
-        yield server
-
-
-@pytest.fixture
 def fallback_server(pypiserver_factory: PypiServerFactory, other_origin: RecordingServer) -> PypiServer:
     """pypiserver without ``--disable-fallback``: unknown projects get 303 to another index's page."""
     return pypiserver_factory(fallback_url=other_origin.url + "simple/")
@@ -424,7 +410,7 @@ def test_first_publish_to_pypiserver_with_its_fallback_works(
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 2 skipped" in again.stderr
     assert other_origin.seen == []
-    assert stored(fallback_server, unique_name) == {path.name: path.read_bytes() for path in files}
+    assert stored(fallback_server, unique_name) == local_files(files)
 
 
 def test_a_listed_project_redirected_to_another_origin_is_an_error(
@@ -447,7 +433,7 @@ def test_a_listed_project_redirected_to_another_origin_is_an_error(
 
     assert result.returncode == 1, result.stderr
     assert f"the index lists {unique_name} but sends its page to another origin" in error_line(result)
-    assert posts(proxy) == 0
+    assert proxy.posts == []
     assert other_origin.seen == []
 
 
@@ -545,7 +531,7 @@ def test_a_no_hash_download_that_trickles_is_timed_out(
     assert f"cannot download {wheel.name} from the index to compare it: no complete answer within 3 s" in (
         error_line(result)
     )
-    assert posts(proxy) == 0
+    assert proxy.posts == []
 
 
 def test_a_project_the_root_names_only_in_its_link_text_is_listed(
@@ -570,7 +556,7 @@ def test_a_project_the_root_names_only_in_its_link_text_is_listed(
 
     assert result.returncode == 1, result.stderr
     assert f"the index lists {unique_name} but sends its page to another origin" in error_line(result)
-    assert posts(proxy) == 0
+    assert proxy.posts == []
 
 
 def test_a_credential_echoed_by_the_check_is_never_printed(published: Published) -> None:
@@ -618,4 +604,4 @@ def test_a_download_labelled_gzip_is_hashed_as_stored(
     assert result.returncode == 0, result.stderr
     assert "skipped, identical" in result.stderr
     assert ("GET", f"/packages/{sdist.name}") in proxy.requests
-    assert posts(proxy) == 0
+    assert proxy.posts == []

@@ -18,19 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.integration.cli_support import (
-    SAFE_PUBLISH,
-    assert_no_secret,
-    assert_published_once,
-    cli_env,
-    creds,
-    error_line,
-    posts,
-    run_main,
-    stored,
-)
+from tests.integration.cli_support import assert_no_secret, error_line, run_main
+from tests.support.commands import SAFE_PUBLISH, SHORT_WAITS, cli_env, creds
 from tests.support.dists import DistFactory
-from tests.support.proxy import FaultProxy
+from tests.support.index_state import assert_published_once, project_prefix, stored
+from tests.support.proxy import FaultProxy, started_proxies
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, PypiServer
 from tests.support.signals import EXIT_BOUND, SIGNALS, HoldingProxy, Running, Stopped, signal_id
 
@@ -43,19 +35,8 @@ WAITING = "interrupted while waiting to retry its upload"
 @pytest.fixture
 def holding() -> Iterator[Callable[..., HoldingProxy]]:
     """Start holding proxies in front of a server URL; held uploads are dropped, never forwarded, at the end."""
-    proxies: list[HoldingProxy] = []
-
-    def start(upstream: str, *, free: int = 0) -> HoldingProxy:
-        proxy = HoldingProxy(upstream, free=free)
-        proxies.append(proxy)
-        proxy.start()
-        return proxy
-
-    try:
+    with started_proxies(HoldingProxy) as start:
         yield start
-    finally:
-        for proxy in proxies:
-            proxy.stop()
 
 
 @dataclass
@@ -108,7 +89,7 @@ PHASES = [
 
 
 def start_cli(args: list[str], *, cwd: Path) -> Running:
-    return Running([str(SAFE_PUBLISH), *args], cwd=cwd, env=cli_env(cwd), folder=cwd / "output")
+    return Running([str(SAFE_PUBLISH), *SHORT_WAITS, *args], cwd=cwd, env=cli_env(cwd), folder=cwd / "output")
 
 
 def check_stopped(result: Stopped, signum: int, report: Path) -> dict[str, object]:
@@ -226,13 +207,13 @@ def test_signal_mid_body_cuts_the_upload_off(
     report = tmp_path / "report.json"
     run = start_cli([*creds(pypiserver, proxy.url), "--report", str(report), str(wheel)], cwd=tmp_path)
     try:
-        run.wait_until(lambda: posts(proxy) >= 1, "the upload")
+        run.wait_until(lambda: len(proxy.posts) >= 1, "the upload")
         result = run.interrupt(signal.SIGTERM)
     finally:
         run.kill()
     data = check_stopped(result, signal.SIGTERM, report)
     assert data["files"][0]["reason"].startswith(CUT_OFF)  # type: ignore[index]
-    assert posts(proxy) == 1
+    assert len(proxy.posts) == 1
     proxy.stop()
     assert stored(pypiserver, unique_name) == {}
 
@@ -274,7 +255,7 @@ def test_signal_while_several_projects_are_checked_at_once(
     assert again.returncode == 0, again.stderr
     for project in projects:
         assert_published_once(
-            pypiserver, project, [path for path in files if path.name.startswith(project.replace("-", "_"))]
+            pypiserver, project, [path for path in files if path.name.startswith(project_prefix(project))]
         )
 
 
@@ -284,10 +265,10 @@ def test_publish_turns_a_signal_into_interrupted_and_restores_the_handlers(
     """The library call: a SIGTERM that arrives as the first upload starts ends ``publish()`` with
     ``Interrupted`` (exit code 143) after the report is written, and the process's own signal handlers are
     back in place afterwards."""
+    from publish_plugins._run import publish
     from publish_plugins.errors import Interrupted
     from publish_plugins.events import Event, UploadStarted
-    from publish_plugins.run import publish
-    from publish_plugins.settings import PublishOptions, Repository
+    from publish_plugins.options import PublishOptions, Repository
 
     assert threading.current_thread() is threading.main_thread()  # the handlers are installed only there
     wheel, sdist = dists.release(unique_name, "1.0")

@@ -15,16 +15,10 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import PypiServerFactory
-from tests.integration.cli_support import (
-    SAFE_PUBLISH,
-    assert_published_once,
-    cli_env,
-    creds,
-    guard_secret,
-    posts,
-    run_cli,
-)
+from tests.integration.cli_support import guard_secret, run_cli
+from tests.support.commands import SAFE_PUBLISH, SHORT_WAITS, cli_env, creds
 from tests.support.dists import DistFactory, file_sha256, make_large_wheel
+from tests.support.index_state import assert_published_once
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.slow
@@ -47,7 +41,7 @@ def run_measured(args: Sequence[str], *, cwd: Path) -> tuple[subprocess.Complete
     """Run safe-publish under a fresh parent, so RUSAGE_CHILDREN holds this run alone; return (result, KiB)."""
     rss_file = cwd / f"rss-{secrets.token_hex(4)}.txt"
     result = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(rss_file), str(SAFE_PUBLISH), *args],
+        [sys.executable, "-c", _MEASURE, str(rss_file), str(SAFE_PUBLISH), *SHORT_WAITS, *args],
         cwd=cwd,
         env=cli_env(cwd),
         capture_output=True,
@@ -83,7 +77,7 @@ def test_200_files_across_20_projects(
     assert f"{total} uploaded, 0 skipped" in first.stderr
     gets = [path for method, path in proxy.requests if method == "GET"]
     assert sorted(gets) == sorted(["/simple/", *(f"/simple/{name}/" for name in names)])
-    assert posts(proxy) == total
+    assert len(proxy.posts) == total
     for name, files in by_project.items():
         assert_published_once(server, name, files)
 
@@ -128,7 +122,7 @@ def test_2_gib_wheel_publishes_and_republishes_with_flat_memory(
 
         assert again.returncode == 0, again.stderr
         assert "0 uploaded, 1 skipped" in again.stderr
-        assert posts(proxy) == 0
+        assert proxy.posts == []
         assert proxy.upload_bytes == 0
         record_property("peak_rss_kib_upload", first_rss)
         record_property("peak_rss_kib_republish", again_rss)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from tests.support.dists import DistFactory
+from tests.support.dists import DistFactory, file_sha256
+from tests.support.index_state import local_files, stored
 from tests.support.proxy import FaultProxy
 from tests.support.servers import Index, PypiServer
 
@@ -39,11 +39,6 @@ def _repo(index: Index, **changes: object) -> Repository:
     return Repository(index.url, **values)  # type: ignore[arg-type]
 
 
-def _stored(index: Index, name: str) -> dict[str, bytes]:
-    prefix = name.replace("-", "_")
-    return {k: v for k, v in index.stored_files().items() if k.startswith(prefix)}
-
-
 class Recorder:
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -63,7 +58,7 @@ def test_fresh_upload_stores_exactly_the_local_bytes(
     events = Recorder()
     result = publish(files, _repo(any_index), on_event=events)
     assert result.count("uploaded") == 2
-    assert _stored(any_index, unique_name) == {p.name: p.read_bytes() for p in files}
+    assert stored(any_index, unique_name) == local_files(files)
     assert events.of(UploadProgress)[-1].sent == events.of(UploadProgress)[-1].total
     assert isinstance(events.events[-1], Finished)
 
@@ -94,7 +89,7 @@ def test_conflict_uploads_nothing_even_with_new_files(
 ) -> None:
     """One changed file among new ones: exit 3, every conflict named with both hashes, nothing uploaded."""
     publish([dists.wheel(unique_name, "1.0")], _repo(any_index))
-    before = _stored(any_index, unique_name)
+    before = stored(any_index, unique_name)
     changed = DistFactory(tmp_path / "changed")
     files = [
         changed.wheel(unique_name, "1.0", payload=b"changed"),
@@ -109,7 +104,7 @@ def test_conflict_uploads_nothing_even_with_new_files(
     conflict = events.of(FileConflict)[0]
     assert conflict.filename == files[0].name
     assert "sha256:" in conflict.reason
-    assert _stored(any_index, unique_name) == before
+    assert stored(any_index, unique_name) == before
 
 
 def test_skip_existing_with_changed_file_warns_and_uploads_the_rest(
@@ -127,7 +122,7 @@ def test_skip_existing_with_changed_file_warns_and_uploads_the_rest(
     assert warning.level == "warning"
     assert warning.filename == files[0].name
     assert warning.message.count("sha256:") == 2
-    assert _stored(any_index, unique_name)[original.name] == original.read_bytes()
+    assert stored(any_index, unique_name)[original.name] == original.read_bytes()
 
 
 def test_dry_run_uploads_nothing_and_reports_the_plan(
@@ -138,7 +133,7 @@ def test_dry_run_uploads_nothing_and_reports_the_plan(
     report = tmp_path / "report.json"
     result = publish(files, _repo(any_index), PublishOptions(dry_run=True, report_path=report))
     assert result.count("uploaded") == 2
-    assert _stored(any_index, unique_name) == {}
+    assert stored(any_index, unique_name) == {}
     data = json.loads(report.read_text())
     assert data["dry_run"] is True
     assert data["totals"]["uploaded"] == 2
@@ -222,7 +217,7 @@ def test_report_lists_every_valid_files_sha256_after_a_conflict(
         publish([changed, fresh], _repo(any_index), PublishOptions(report_path=report))
     by_name = {entry["filename"]: entry for entry in json.loads(report.read_text())["files"]}
     for path in (changed, fresh):
-        assert by_name[path.name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert by_name[path.name]["sha256"] == file_sha256(path)
     assert by_name[fresh.name]["action"] == "failed"
     assert by_name[fresh.name]["index_hash"] is None
 
@@ -240,7 +235,7 @@ def test_wrong_password_fails_with_exit_1_and_no_secret(
     assert "authentication failed" in str(info.value)
     assert secret not in str(info.value)
     assert "\n" not in str(info.value)
-    assert _stored(pypiserver, unique_name) == {}
+    assert stored(pypiserver, unique_name) == {}
 
 
 def test_md5_only_index_compares_and_warns(
@@ -355,4 +350,4 @@ def test_parallel_jobs_upload_everything(
     files = [dists.wheel(unique_name, "1.0", tag=f"py3{i}-none-any") for i in range(6)]
     result = publish(files, _repo(pypiserver), PublishOptions(jobs=4))
     assert result.count("uploaded") == 6
-    assert set(_stored(pypiserver, unique_name)) == {p.name for p in files}
+    assert set(stored(pypiserver, unique_name)) == {p.name for p in files}

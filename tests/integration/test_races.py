@@ -16,19 +16,17 @@ from pathlib import Path
 import pytest
 from tests.integration.cli_support import (
     GatedProxy,
-    assert_published_once,
-    creds,
     error_line,
     finish,
     has_line,
-    posts,
     run_cli,
     run_main,
     start_cli,
-    stored,
 )
+from tests.support.commands import creds
 from tests.support.dists import DistFactory, file_sha256, make_large_wheel
-from tests.support.proxy import FaultProxy
+from tests.support.index_state import assert_published_once, stored
+from tests.support.proxy import FaultProxy, started_proxies
 from tests.support.servers import Index, PypiServer
 
 LARGE = 64 * 1024 * 1024  # far more than socket buffers hold: the upload is mid-file while the gate is shut
@@ -37,20 +35,8 @@ LARGE = 64 * 1024 * 1024  # far more than socket buffers hold: the upload is mid
 @pytest.fixture
 def gated() -> Iterator[Callable[..., GatedProxy]]:
     """Start gated proxies in front of a server URL; all are stopped (their gates released) at the end."""
-    proxies: list[GatedProxy] = []
-
-    def start(upstream: str, *, hold: int | None = None) -> GatedProxy:
-        proxy = GatedProxy(upstream, hold=hold)
-        proxies.append(proxy)
-        proxy.start()
-        return proxy
-
-    try:
+    with started_proxies(GatedProxy) as start:
         yield start
-    finally:
-        for proxy in proxies:
-            proxy.gate.set()
-            proxy.stop()
 
 
 @pytest.mark.parametrize("count", [2, 4])
@@ -84,7 +70,7 @@ def test_concurrent_publishers_of_one_release_all_succeed(
         assert "Traceback" not in result.stderr
     # The gate opened only when all N wheel uploads were waiting: every run planned both uploads.
     assert proxy.waiting >= count
-    assert posts(proxy) >= count * len(files)
+    assert len(proxy.posts) >= count * len(files)
     assert_published_once(any_index, unique_name, files)
     for report in reports:
         data = json.loads(report.read_text())
@@ -130,7 +116,7 @@ def test_two_publishers_of_different_content_one_wins(
     assert "conflict" in line
     assert wheel_b.name in line
     assert "another publisher uploaded different content" in result_b.stderr
-    assert posts(proxy_b) == 1  # the wheel only: the sdist after the conflict is never sent
+    assert len(proxy_b.posts) == 1  # the wheel only: the sdist after the conflict is never sent
     assert stored(any_index, unique_name) == {wheel_a.name: wheel_a.read_bytes()}
     actions = {entry["filename"]: entry["action"] for entry in json.loads(report_b.read_text())["files"]}
     assert actions[wheel_b.name] == "conflict"

@@ -9,42 +9,26 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.integration.cli_support import (
-    RecordingServer,
-    assert_no_secret,
-    assert_published_once,
-    authorization_headers,
-    creds,
-    error_line,
-    posts,
-    recording_server,
-    run_cli,
-    run_main,
-    stored,
-)
+from tests.integration.cli_support import assert_no_secret, error_line, run_cli, run_main
+from tests.support.commands import creds
 from tests.support.dists import DistFactory
+from tests.support.index_state import assert_published_once, stored
+from tests.support.origin import RecordingServer
 from tests.support.proxy import FaultProxy
 from tests.support.servers import PypiServer, basic_auth_header
 
+from publish_plugins._run import publish
 from publish_plugins.errors import PublishError
-from publish_plugins.retry import RetryPolicy
-from publish_plugins.run import publish
-from publish_plugins.settings import PublishOptions, Repository
+from publish_plugins.options import PublishOptions, Repository, RetryPolicy
 
 VERBOSITY = [[], ["-v"], ["-vv"]]
 VERBOSITY_IDS = ["default", "v", "vv"]
 NON_LOOPBACK = "pypi.internal.example"  # never contacted: the runs below are dry runs
-
-
-@pytest.fixture
-def other_origin() -> Iterator[RecordingServer]:
-    with recording_server() as server:
-        yield server
 
 
 def _outputs(result: subprocess.CompletedProcess[str], report: Path) -> list[str]:
@@ -134,8 +118,8 @@ def test_password_never_in_output_or_report(
     assert "Traceback" not in result.stderr
     assert report.exists()
     assert_no_secret(_outputs(result, report), pypiserver.username, pypiserver.password)
-    if posts(proxy):  # the credentials were really in use: the uploads carried them
-        assert basic_auth_header(pypiserver.username, pypiserver.password) in authorization_headers(proxy)
+    if proxy.posts:  # the credentials were really in use: the uploads carried them
+        assert basic_auth_header(pypiserver.username, pypiserver.password) in proxy.authorizations()
 
 
 @pytest.mark.parametrize("verbosity", VERBOSITY, ids=VERBOSITY_IDS)
@@ -326,7 +310,7 @@ def test_check_url_on_another_origin_is_read_without_credentials(
         ("GET", f"/simple/{unique_name}/"),
     ]
     assert [record.headers.get("authorization") for record in reader.records] == [None, None]
-    assert authorization_headers(proxy) == [basic_auth_header(pypiserver.username, pypiserver.password)] * 2
+    assert proxy.authorizations() == [basic_auth_header(pypiserver.username, pypiserver.password)] * 2
     assert_published_once(pypiserver, unique_name, files)
 
 
@@ -381,7 +365,7 @@ def test_file_download_redirected_to_another_origin_loses_the_credentials(
     assert wheel.name in error_line(result)
     assert [seen.path for seen in other_origin.seen] == [f"/{wheel.name}"]
     assert other_origin.authorizations() == []
-    assert posts(proxy) == 0
+    assert proxy.posts == []
 
 
 # ---- plain HTTP to a host that is not this machine ----------------------------------------------------
@@ -421,7 +405,7 @@ def test_credentials_over_plain_http_to_another_host_warn(
     assert NON_LOOPBACK in warnings[0]
     assert "https" in warnings[0]
     assert secret not in result.stderr + result.stdout
-    assert authorization_headers(proxy) == []
+    assert proxy.authorizations() == []
     assert proxy.upload_bytes == 0
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tests.support.dists import DistFactory, file_sha256
 from tests.support.proxy import FaultProxy
-from tests.support.servers import PEP691_JSON, DevpiIndex, DevpiServer, PypiServer
+from tests.support.servers import PEP691_JSON, DevpiIndex, DevpiServer, PypiServer, basic_auth_header
 
 USER_AGENT = "publish-plugins-tests/1.0"  # not "twine": pypiserver would answer 400 instead of 409
 
@@ -192,6 +192,47 @@ def test_proxy_forwards_and_counts(
     multipart_overhead = 2000
     assert wheel.stat().st_size < proxy.upload_bytes < wheel.stat().st_size + multipart_overhead
     assert proxy.response_bytes >= len(page.content)
+
+
+def test_proxy_records_what_each_request_sent_and_when(
+    pypiserver: PypiServer, fault_proxy: ProxyFactory, dists: DistFactory, unique_name: str
+) -> None:
+    """What tests and benchmarks read: the uploads, counts by method and path, the credentials sent, and
+    for each request when its head, its body and the server's answer came, in that order."""
+    proxy = fault_proxy(pypiserver.url)
+    wheel = dists.wheel(unique_name, "1.0", payload=b"x" * 100_000)
+
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        assert upload(proxy.url, wheel, unique_name, "1.0", client=client).status_code == 200
+        assert client.get(f"{proxy.url}simple/{unique_name}/").status_code == 200
+
+    assert proxy.posts == ["/"]
+    assert [proxy.count("POST"), proxy.count("GET", "/simple/"), proxy.count("GET", "/packages/")] == [
+        1,
+        1,
+        0,
+    ]
+    assert proxy.authorizations() == [basic_auth_header()]
+    post, get = proxy.snapshot()
+    assert post.body_bytes == proxy.upload_bytes
+    for record in (post, get):
+        assert record.body_done is not None, record
+        assert record.answered is not None, record
+        assert record.started <= record.body_done <= record.answered
+
+
+def test_proxy_times_the_answer_of_a_fault(pypiserver: PypiServer, fault_proxy: ProxyFactory) -> None:
+    proxy = fault_proxy(pypiserver.url)
+    proxy.status(503, path="/simple/")
+
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        assert client.get(proxy.url_for(pypiserver.simple_url)).status_code == 503
+
+    (record,) = proxy.snapshot()
+    assert record.fault == "status"
+    assert record.answered is not None
+    assert record.started <= record.answered
+    assert proxy.posts == []
 
 
 def test_proxy_injects_a_status_then_forwards(

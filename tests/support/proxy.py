@@ -1,15 +1,21 @@
 """A fault-injecting, byte-counting HTTP/1.1 proxy on 127.0.0.1, in front of a real index server.
 
+The one HTTP relay of the repository: the tests inject faults with it, and the benchmarks (which load
+this file by path, see benchmarks/support.py: standard library only here) count and time what each tool
+sends through it with no fault set.
+
 Faults are injected here, on the wire, instead of mocking the client (DESIGN.md "Tests"). The proxy
 parses requests properly (keep-alive, Content-Length and chunked bodies) and forwards each request on
 a fresh upstream connection, so the server's own answers (status, headers, body) reach the client
 unchanged unless a fault rule says otherwise. One thread accepts, one thread serves each client
-connection; ``stop()`` wakes and joins them all.
+connection; ``stop()`` wakes and joins them all. Every request is recorded (method, path, headers, body
+bytes, and when its head, its body and the server's answer arrived).
 
     with FaultProxy(pypiserver.url) as proxy:
         proxy.status(503, method="POST", headers={"Retry-After": "1"})
         ...  # upload to proxy.url: the first POST gets 503, the next one reaches the server
         assert proxy.upload_bytes > 0
+        assert len(proxy.posts) == 2
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 HOST = "127.0.0.1"
@@ -76,13 +82,20 @@ class Fault:
 
 @dataclass
 class RequestRecord:
-    """A request the proxy received; ``body_bytes`` counts body bytes read from the client so far."""
+    """A request the proxy received; ``body_bytes`` counts body bytes read from the client so far.
+
+    The times are ``time.perf_counter()`` values: the head received, the body received (and forwarded),
+    the first answer (the server's, or the fault's) on its way back; ``None`` until it happens.
+    """
 
     method: str
     path: str
     headers: dict[str, str]  # lower-case names
     body_bytes: int = 0
     fault: FaultKind | None = None
+    started: float = field(default_factory=time.perf_counter)
+    body_done: float | None = None
+    answered: float | None = None
 
 
 @dataclass
@@ -198,6 +211,13 @@ def _status_of(head: _Head) -> int:
     return int(parts[1])
 
 
+def _no_delay(sock: socket.socket) -> None:
+    # A head and its body are sent in two writes: without TCP_NODELAY, Nagle's algorithm and the peer's
+    # delayed ACK can hold the second one back for tens of milliseconds (timings would show it).
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _reset(sock: socket.socket) -> None:
     # SO_LINGER with a zero timeout makes close() send RST: the peer sees "connection reset".
     with contextlib.suppress(OSError):
@@ -216,6 +236,9 @@ def _response(
     if close:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+_Proxy = TypeVar("_Proxy", bound="FaultProxy")
 
 
 class FaultProxy:
@@ -266,16 +289,11 @@ class FaultProxy:
             self._listener.close()
             self._listener = None
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self: _Proxy) -> _Proxy:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
@@ -295,6 +313,27 @@ class FaultProxy:
         """(method, path) of every request received, in order."""
         with self._lock:
             return [(record.method, record.path) for record in self.records]
+
+    @property
+    def posts(self) -> list[str]:
+        """The path of every POST (upload) received, in order: what reached the upload URL."""
+        with self._lock:
+            return [record.path for record in self.records if record.method == "POST"]
+
+    def count(self, method: str, prefix: str = "") -> int:
+        """How many ``method`` requests were received for paths starting with ``prefix``."""
+        with self._lock:
+            return sum(1 for r in self.records if r.method == method and r.path.startswith(prefix))
+
+    def authorizations(self) -> list[str]:
+        """The ``Authorization`` header of every request that carried one, in order."""
+        with self._lock:
+            return [r.headers["authorization"] for r in self.records if "authorization" in r.headers]
+
+    def snapshot(self) -> list[RequestRecord]:
+        """The records so far (a copy of the list; connection threads append to the original)."""
+        with self._lock:
+            return list(self.records)
 
     def reset_counters(self) -> None:
         """Zero the counters and forget the recorded requests."""
@@ -469,6 +508,7 @@ class FaultProxy:
             except OSError:
                 return
             client.settimeout(None)
+            _no_delay(client)
             with self._lock:
                 self.connections += 1
             if self._take_fault("", "", on_accept=True):
@@ -509,6 +549,7 @@ class FaultProxy:
             reply = _response(
                 fault.status, fault.headers, fault.body, close=not keep_alive, reason=fault.reason
             )
+            self._answered(record)
             client.sendall(reply)
             return keep_alive
         if kind == "stall":
@@ -517,12 +558,14 @@ class FaultProxy:
             return False
         if fault is not None and kind in {"endless", "trickle"}:
             self._drain(stream, head, record)
+            self._answered(record)
             (self._send_endless if kind == "endless" else self._send_trickle)(client, fault)
             return False
         if fault is not None and kind == "delay" and self._stop.wait(fault.seconds):
             return False
 
         upstream = socket.create_connection(self.upstream, timeout=UPSTREAM_TIMEOUT)
+        _no_delay(upstream)
         self._track(upstream)
         try:
             upstream.sendall(head.raw)
@@ -530,7 +573,7 @@ class FaultProxy:
             if not self._forward_body(stream, head, record, upstream, limit):
                 _reset(client)
                 return False
-            return self._relay_response(client, upstream, method, fault) and keep_alive
+            return self._relay_response(client, upstream, record, fault) and keep_alive
         finally:
             self._forget(upstream)
 
@@ -572,11 +615,21 @@ class FaultProxy:
             if record.method == "POST":
                 self.upload_bytes += size
 
+    def _body_done(self, record: RequestRecord) -> None:
+        with self._lock:
+            record.body_done = time.perf_counter()
+
+    def _answered(self, record: RequestRecord) -> None:
+        with self._lock:
+            if record.answered is None:
+                record.answered = time.perf_counter()
+
     def _drain(self, stream: _Stream, head: _Head, record: RequestRecord) -> None:
         # Read the request body before answering, as a real server would: a client still writing
         # its body when the answer and close arrive would see a broken pipe instead of the status.
         for _, size in _body(stream, head, until_close=False):
             self._count(record, size)
+        self._body_done(record)
 
     def _forward_body(
         self, stream: _Stream, head: _Head, record: RequestRecord, upstream: socket.socket, limit: int | None
@@ -594,17 +647,20 @@ class FaultProxy:
             upstream.sendall(raw)
             sent += size
             self._count(record, size)
+        self._body_done(record)
         return True
 
     def _relay_response(
-        self, client: socket.socket, upstream: socket.socket, method: str, fault: Fault | None
+        self, client: socket.socket, upstream: socket.socket, record: RequestRecord, fault: Fault | None
     ) -> bool:
         """Read the server's answer and pass it on (or drop or replace it); return keep-alive."""
+        method = record.method
         reader = _Stream(upstream)
         while True:
             head = reader.read_head()
             if head is None:
                 raise ProtocolError("server closed without answering")
+            self._answered(record)  # the first head, interim (1xx) or final: the server has answered
             status = _status_of(head)
             if status >= 200 or status == 101:
                 break
@@ -629,7 +685,28 @@ class FaultProxy:
             return False
         client.sendall(head.raw)
         for raw, size in body:
-            client.sendall(raw)
-            with self._lock:
+            with self._lock:  # counted first: once sent, the client may read the counter at once
                 self.response_bytes += size
+            client.sendall(raw)
         return (framed or not has_body) and not head.has_token("connection", "close")
+
+
+@contextlib.contextmanager
+def started_proxies(make: Callable[..., _Proxy]) -> Iterator[Callable[..., _Proxy]]:
+    """Yield ``start(upstream, **options)``: a proxy made by ``make`` and started; all stop on leaving.
+
+    The body of the ``fault_proxy`` fixture, and of fixtures for :class:`FaultProxy` subclasses.
+    """
+    proxies: list[_Proxy] = []
+
+    def start(*args: object, **kwargs: object) -> _Proxy:
+        proxy = make(*args, **kwargs)
+        proxies.append(proxy)
+        proxy.start()
+        return proxy
+
+    try:
+        yield start
+    finally:
+        for proxy in proxies:
+            proxy.stop()

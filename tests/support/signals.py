@@ -7,6 +7,7 @@ of a real index and never forwards them, so an upload is in flight for as long a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -100,6 +101,14 @@ class Running:
             seconds,
         )
 
+    def interrupt_when(self, condition: Callable[[], bool], what: str, signum: int) -> Stopped:
+        """Wait until ``condition()`` holds, then :meth:`interrupt`; the command never outlives this call."""
+        try:
+            self.wait_until(condition, what)
+            return self.interrupt(signum)
+        finally:
+            self.kill()
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -138,3 +147,35 @@ class HoldingProxy(FaultProxy):
     def held(self) -> int:
         with self._arrived:
             return self.arrivals - self.forwarded
+
+
+def interrupt_the_second_upload(
+    signum: int,
+    upstream: str,
+    start: Callable[[str], tuple[Sequence[str], dict[str, str]]],
+    *,
+    cwd: Path,
+    folder: Path,
+) -> Stopped:
+    """Interrupt a front end publishing a wheel then an sdist while the sdist's upload waits for the server.
+
+    ``start(url)`` gives the command and its environment that publish to ``url``, a :class:`HoldingProxy`
+    in front of ``upstream`` that lets the first upload through and holds the second. Checked here, as
+    for every front end: no upload started after the signal, exit 128 + signal at once, no traceback.
+    """
+    with HoldingProxy(upstream, free=1) as proxy:
+        command, env = start(proxy.url)
+        run = Running(command, cwd=cwd, env=env, folder=folder)
+        result = run.interrupt_when(lambda: proxy.held >= 1, "the sdist's upload", signum)
+        assert proxy.arrivals == 2, "an upload started after the signal"
+    assert result.returncode == 128 + signum, result
+    assert result.seconds < EXIT_BOUND, result  # a bound for hangs
+    assert "Traceback" not in result.output
+    return result
+
+
+def interrupted_report(report: Path, signum: int) -> dict[str, tuple[str, str]]:
+    """The ``--report`` of a run stopped by ``signum``: its exit code checked, then (action, reason) by file."""
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 128 + signum
+    return {entry["filename"]: (entry["action"], entry["reason"]) for entry in data["files"]}

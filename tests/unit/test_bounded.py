@@ -110,7 +110,7 @@ def test_redirects_share_one_deadline() -> None:
     """Each hop of a redirect chain does not get a fresh --timeout: the page and its redirects, together."""
     import time
 
-    from publish_plugins.index import RetryableIndexError, fetch_project_files
+    from publish_plugins._simple_index import RetryableIndexError, fetch_project_files
 
     def answer(request: httpx.Request) -> httpx.Response:
         time.sleep(0.3)  # a slow hop

@@ -10,10 +10,10 @@ import pytest
 from tests.support.bad_dists import CASES, ROOT_IGNORES_PERMISSIONS, BadCase
 from tests.support.dists import make_sdist, make_wheel
 
-from publish_plugins.distribution import DistributionError, read_distribution, upload_form_fields
+from publish_plugins._distribution import DistributionError, read_distribution, upload_form_fields
+from publish_plugins._run import publish
 from publish_plugins.errors import InvalidDistributions
-from publish_plugins.run import publish
-from publish_plugins.settings import Repository
+from publish_plugins.options import Repository
 
 
 def test_valid_wheel_is_described(tmp_path: Path) -> None:
@@ -125,6 +125,6 @@ def test_reading_error_names_file(tmp_path: Path) -> None:
     ],
 )
 def test_member_paths_that_escape_the_archive_are_unsafe(member: str, unsafe: bool) -> None:
-    from publish_plugins.distribution import _unsafe_member
+    from publish_plugins._distribution import _unsafe_member
 
     assert _unsafe_member(member) is unsafe

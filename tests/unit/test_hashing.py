@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from publish_plugins.hashing import DigestPrefetch, file_digests, strongest_hash
+from publish_plugins._hashing import DigestPrefetch, file_digests, strongest_hash
 
 
 @pytest.mark.parametrize("size", [0, 10, 3 * 1024 * 1024, 9 * 1024 * 1024 + 7])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from publish_plugins.identity import (
+from publish_plugins._identity import (
     InvalidFilename,
     identity_of,
     is_distribution_filename,

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from publish_plugins._simple_index import fetch_project_files, verify_index_root
 from publish_plugins._simple_pages import ProjectFiles, RootListing, parse_simple_html, parse_simple_json
 from publish_plugins.errors import IndexQueryError, PublishError
-from publish_plugins.index import fetch_project_files, verify_index_root
 
 PAGE = "http://127.0.0.1:8080/simple/demo/"
 FUZZ = settings(

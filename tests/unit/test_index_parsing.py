@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from publish_plugins._simple_index import serves_a_root
 from publish_plugins._simple_pages import parse_simple_html, parse_simple_json
 from publish_plugins.errors import IndexQueryError
-from publish_plugins.index import serves_a_root
 
 PAGE = "http://127.0.0.1:8080/simple/tiny-pkg-demo/"
 
@@ -120,8 +120,8 @@ def test_matching_finds_files_by_identity_and_parses_each_listed_name_once(
 ) -> None:
     # A project with a long history lists thousands of files; a release compares each of its files
     # against the page, so parsing the listed names again for every local file grows as files x listed.
-    from publish_plugins import identity as identity_module
-    from publish_plugins.identity import identity_of
+    from publish_plugins import _identity as identity_module
+    from publish_plugins._identity import identity_of
 
     parsed: list[str] = []
     real = identity_module.identity_of

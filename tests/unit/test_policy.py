@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from publish_plugins.policy import Conflict, LocalFacts, RemoteFacts, Skip, Upload, decide
+from publish_plugins._policy import Conflict, LocalFacts, RemoteFacts, Skip, Upload, decide
+from publish_plugins.events import Comparison
 
 LOCAL = LocalFacts("demo-1.0-py3-none-any.whl", {"sha256": "aa" * 32, "md5": "bb" * 16, "sha512": "cc" * 64})
 SAME = RemoteFacts("demo-1.0-py3-none-any.whl", "sha256", "aa" * 32)
@@ -113,9 +114,21 @@ def test_one_name_listed_twice_with_different_digests_is_ambiguous(order: list[R
 
 
 def test_one_name_listed_twice_with_the_same_digest_is_identical() -> None:
-    assert decide(LOCAL, [SAME, SAME], "strict") == Skip("identical", "identical (sha256 matches)", SAME)
+    same = Comparison(LOCAL.filename, "sha256", "aa" * 32, "aa" * 32, SAME.filename)
+    assert decide(LOCAL, [SAME, SAME], "strict") == Skip("identical", "identical (sha256 matches)", same)
 
 
 def test_one_name_listed_twice_matching_once_by_md5_and_once_by_sha512_differently() -> None:
     """Different algorithms per copy: each copy is compared by its own digest; one differs, so ambiguous."""
     assert isinstance(decide(LOCAL, [MD5_SAME, SHA512_DIFFERENT], "strict"), Conflict)
+
+
+def test_a_decision_carries_what_was_compared() -> None:
+    """Filename, algorithm and both digests are data on the decision, not only words in its reason."""
+    conflict = decide(LOCAL, [SHA512_DIFFERENT], "strict")
+    assert isinstance(conflict, Conflict)
+    assert conflict.comparison == Comparison(LOCAL.filename, "sha512", "cc" * 64, "00" * 64, LOCAL.filename)
+    other = decide(LOCAL, [OTHER_SPELLING_SAME], "skip-existing")
+    assert isinstance(other, Skip)
+    assert other.comparison.index_filename == "Demo-1.0-py3-none-any.whl"
+    assert other.comparison.local_digest == other.comparison.index_digest

@@ -7,27 +7,29 @@ tests/e2e/test_bad_settings.py.
 from __future__ import annotations
 
 import argparse
+import base64
 import configparser
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from publish_plugins.credentials import config_error_message
+from publish_plugins._report import check_report_path
+from publish_plugins._urls import redact_text, validate_url
 from publish_plugins.errors import ConflictError, UsageError
+from publish_plugins.frontends._credentials import PypircRepository, config_error_message, read_pypirc
 from publish_plugins.frontends._shared import non_negative_int, positive_int, seconds
-from publish_plugins.report import check_report_path
-from publish_plugins.retry import RetryPolicy
-from publish_plugins.settings import (
+from publish_plugins.options import (
     PublishOptions,
     Repository,
+    RetryPolicy,
     count_problem,
     parse_count,
     parse_seconds,
     seconds_problem,
 )
-from publish_plugins.urls import redact_text, validate_url
 
 SECRET = "s3cr3t-TOKEN-xyz"
 FRAGMENTS = (SECRET, "s3cr3t", "TOKEN-xyz")
@@ -252,6 +254,73 @@ def test_publish_options_accept_zero_retries() -> None:
     assert PublishOptions(retry=RetryPolicy(retries=0), jobs=4).jobs == 4
 
 
+def test_repository_url_credentials_are_percent_decoded_and_never_shown() -> None:
+    """``p%40ss%2Fword`` in a URL is the password ``p@ss/word``; it never shows in the repository's repr."""
+    repository = Repository("https://alice:p%40ss%2Fword@upload.example/legacy/")
+    assert (repository.upload_url, repository.username, repository.password) == (
+        "https://upload.example/legacy/",
+        "alice",
+        "p@ss/word",
+    )
+    assert "p@ss" not in repr(repository)
+    assert "p%40ss" not in repr(repository)
+
+
+def test_repository_secrets_are_every_form_an_index_may_echo() -> None:
+    """The password plain, URL-quoted and inside the Basic header: messages are masked for all three."""
+    repository = Repository("https://upload.example/", username="alice", password="p@ss word")
+    basic = base64.b64encode(b"alice:p@ss word").decode()
+    assert repository.secrets == ("p@ss word", "p%40ss%20word", basic)
+    token = Repository("https://upload.example/", password="pypi-token")  # quoted, it is the same text
+    assert token.secrets == ("pypi-token", base64.b64encode(b"__token__:pypi-token").decode())
+    assert Repository("https://upload.example/").secrets == ()
+
+
+# ---- ~/.pypirc repositories ----------------------------------------------------------------------------
+
+
+def test_read_pypirc_takes_url_and_credentials_from_the_section(tmp_path: Path) -> None:
+    pypirc = tmp_path / ".pypirc"
+    pypirc.write_text(
+        "[distutils]\nindex-servers = private\n\n"
+        f"[private]\nrepository = https://pypi.internal.example/legacy/\nusername = alice\npassword = {SECRET}\n"
+    )
+    repository = read_pypirc("private", pypirc)
+    assert repository == PypircRepository("private", "https://pypi.internal.example/legacy/", "alice", SECRET)
+    assert SECRET not in repr(repository)
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [("pypi", "https://upload.pypi.org/legacy/"), ("testpypi", "https://test.pypi.org/legacy/")],
+)
+def test_pypi_and_testpypi_need_no_url(tmp_path: Path, name: str, url: str) -> None:
+    """As in twine: the two public indexes work without a section, and a section may leave the URL out."""
+    assert read_pypirc(name, tmp_path / "no-such-file") == PypircRepository(name, url)
+    pypirc = tmp_path / ".pypirc"
+    pypirc.write_text(f"[{name}]\nusername = __token__\npassword = {SECRET}\n")
+    assert read_pypirc(name, pypirc) == PypircRepository(name, url, "__token__", SECRET)
+
+
+def test_read_pypirc_refuses_a_section_without_url(tmp_path: Path) -> None:
+    pypirc = tmp_path / ".pypirc"
+    pypirc.write_text(f"[private]\nusername = alice\npassword = {SECRET}\n")
+    with pytest.raises(UsageError, match=re.escape(f"{pypirc}: [private] has no 'repository' URL")) as info:
+        read_pypirc("private", pypirc)
+    assert info.value.exit_code == 2
+    assert SECRET not in str(info.value)
+
+
+def test_read_pypirc_says_where_it_looked_for_an_undefined_name(tmp_path: Path) -> None:
+    pypirc = tmp_path / ".pypirc"
+    pypirc.write_text("[other]\nrepository = https://other.example/legacy/\n")
+    with pytest.raises(UsageError, match=re.escape(f"repository 'nope' is not defined in {pypirc}")):
+        read_pypirc("nope", pypirc)
+    missing = tmp_path / "missing.pypirc"
+    with pytest.raises(UsageError, match=re.escape(f"not defined in {missing} (the file does not exist)")):
+        read_pypirc("nope", missing)
+
+
 # ---- the report path --------------------------------------------------------------------------------
 
 
@@ -331,8 +400,6 @@ def test_interpolation_error_never_quotes_the_value() -> None:
 
 
 def test_read_pypirc_checks_the_section_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from publish_plugins.credentials import read_pypirc
-
     pypirc = tmp_path / ".pypirc"
     pypirc.write_text(f"[private]\nrepository = https://alice:{SECRET}/legacy/\n")
     monkeypatch.setenv("PYPIRC", str(pypirc))

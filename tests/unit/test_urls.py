@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from publish_plugins._urls import check_url_for, devpi_check_url, is_loopback, redact, same_origin
 from publish_plugins.errors import UsageError
-from publish_plugins.urls import check_url_for, devpi_check_url, is_loopback, redact, same_origin
 
 
 @pytest.mark.parametrize(

@@ -1,60 +1,240 @@
-"""Small host-free helpers that more than one front end uses: argument types, sizes, paths, exit codes.
+"""What every front end does alike: the core's options and repository from a host's settings, checked
+under the names the user gave them; the core's error as a host prints it; argument types, sizes, paths.
 
-Only the standard library: every front end may import this at start-up, whatever host loads it.
+Host-free. Front ends import this module when their host starts (poetry and PDM load their plugin on every
+command), so it loads only the standard library at import time and the core when a function runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from publish_plugins.errors import PublishError
+    from publish_plugins.options import PublishOptions, Repository, RetryPolicy
 
 __all__ = [
-    "EXIT_INTERRUPTED",
-    "HATCH_OPTIONS",
     "HOST_OPTIONS",
+    "Endpoint",
+    "Setting",
     "display_path",
-    "failure_hint",
+    "endpoint",
+    "error_lines",
+    "host_timeout",
     "human_size",
-    "in_host_terms",
     "non_negative_int",
     "positive_int",
+    "publish_options",
     "seconds",
 ]
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped with Ctrl-C
+# How a host spells the core's option names in messages (see error_lines): the hosts have no --timeout.
+HOST_OPTIONS: Mapping[str, str] = {" (--timeout)": ""}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value as the user gave it, and where: ``-o ca-cert``, ``HATCH_INDEX_CA_CERT``, a config key."""
+
+    value: str | None
+    where: str
+
+
+# ---- a host's settings → the core's PublishOptions and Repository ----------------------------------------
+
+
+def publish_options(
+    *,
+    skip_existing: bool,
+    dry_run: bool,
+    report: Path | None = None,
+    report_from: str = "--report",
+    jobs: int = 1,
+    retry: RetryPolicy | None = None,
+) -> PublishOptions:
+    """The core's options. Call it first: a report with nowhere to go stops the run before credentials
+    are looked up or asked for (``report_from`` names the option for the message)."""
+    from publish_plugins._report import check_report_path
+    from publish_plugins.options import PublishOptions
+
+    if report is not None:
+        check_report_path(report, what=report_from)
+    options = PublishOptions(
+        mode="skip-existing" if skip_existing else "strict", dry_run=dry_run, report_path=report, jobs=jobs
+    )
+    return options if retry is None else dataclasses.replace(options, retry=retry)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to upload and how to connect, checked; the credentials come later (a host may prompt)."""
+
+    upload_url: str
+    check_url: str | None = None
+    ca_cert: str | None = None
+    verify: bool = True
+    client_cert: str | None = None
+    client_key: str | None = None
+    timeout: float | None = None  # None: the core's default
+
+    def repository(
+        self,
+        username: str | None,
+        password: str | None,
+        *,
+        user_from: str | None = None,
+        password_how: str | None = None,
+    ) -> Repository:
+        """The core's Repository. A user name without a password is refused here, naming where the name
+        came from (``user_from``) and how this host takes a password (``password_how``)."""
+        from publish_plugins.errors import UsageError
+        from publish_plugins.options import DEFAULT_TIMEOUT, Repository, missing_password_message
+
+        if username and not password and password_how is not None:
+            raise UsageError(missing_password_message(username, password_how, where=user_from))
+        return Repository(
+            upload_url=self.upload_url,
+            check_url=self.check_url,
+            username=username or None,
+            password=password or None,
+            ca_cert=self.ca_cert,
+            verify=self.verify,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            timeout=DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+        )
+
+
+def endpoint(
+    upload_url: Setting,
+    check_url: Setting | None = None,
+    *,
+    ca_cert: Setting | None = None,
+    verify: bool = True,
+    client_cert: Setting | None = None,
+    client_key: Setting | None = None,
+    key_needs_cert: str = "--client-key needs --client-cert",
+    timeout: float | None = None,
+) -> Endpoint:
+    """URLs and certificate files, each checked under the name it was given by, before any password
+    prompt or request. A URL's message never quotes a password. ``key_needs_cert`` is the message for a
+    client key without its certificate, in the host's option names."""
+    from publish_plugins._urls import validate_url
+    from publish_plugins.errors import UsageError
+
+    url = validate_url(upload_url.value, what=upload_url.where)
+    if check_url is not None and check_url.value is not None:
+        validate_url(check_url.value, what=check_url.where)
+    if client_key is not None and client_key.value and not (client_cert is not None and client_cert.value):
+        raise UsageError(key_needs_cert)
+    ca_file = _certificate_file(ca_cert) if verify else None
+    cert_file, key_file = _certificate_file(client_cert), _certificate_file(client_key)
+    return Endpoint(
+        upload_url=url,
+        check_url=check_url.value if check_url is not None else None,
+        ca_cert=ca_file,
+        verify=verify,
+        client_cert=cert_file,
+        client_key=key_file,
+        timeout=timeout,
+    )
+
+
+def _certificate_file(setting: Setting | None) -> str | None:
+    if setting is None or not setting.value:
+        return None
+    path = Path(setting.value).expanduser()
+    if not path.is_file():
+        from publish_plugins.errors import UsageError
+
+        raise UsageError(f"{setting.where}: {setting.value}: no such certificate file")
+    return str(path)
+
+
+def host_timeout(text: object, where: str, *, at_least_default: bool = False) -> float | None:
+    """A host's network timeout setting (``None``: not set, the core's default). With
+    ``at_least_default``, a shorter one counts as the core's default (sized for index pages, a host's
+    timeout would cut off an index that takes a while to answer after a large upload)."""
+    from publish_plugins.errors import UsageError
+    from publish_plugins.options import DEFAULT_TIMEOUT, parse_seconds
+
+    if text is None or text == "":
+        return None
+    try:
+        value = parse_seconds(str(text))
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}, got {text!r}") from None
+    return max(value, DEFAULT_TIMEOUT) if at_least_default else value
+
+
+# ---- the core's error, as a host shows it ------------------------------------------------------------------
+
+
+def error_lines(
+    error: PublishError,
+    *,
+    password_given: bool,
+    credentials: str,
+    skip_existing: str | None,
+    options: Mapping[str, str] = HOST_OPTIONS,
+) -> tuple[str, str | None]:
+    """The error line and the hint after it (or None); the exit code is ``error.exit_code``.
+
+    The core names the standalone command's options (``--check-url``): ``options`` maps them to the host's
+    spelling (hatch: ``-o check-url=URL``), or to "" where the host has none. The hint is the host's own
+    next step, which the core's message leaves out: ``credentials`` and ``skip_existing`` finish the
+    sentences "to give credentials, ..." and "to keep the index's file as it is and upload the rest, ...".
+    """
+    from publish_plugins.errors import ConflictError, UploadFailed
+
+    message = str(error)
+    for name, spelling in options.items():
+        message = message.replace(name, spelling)
+    hint = None
+    if isinstance(error, UploadFailed) and error.status in (401, 403) and not password_given:
+        hint = f"to give credentials, {credentials}"
+    elif isinstance(error, ConflictError) and skip_existing:
+        hint = f"to keep the index's file as it is and upload the rest, {skip_existing}"
+    return message, hint
+
+
+# ---- argument types, sizes and paths -----------------------------------------------------------------------
 
 
 def positive_int(text: str) -> int:
     """argparse type of ``--jobs``: a whole number of at least 1."""
-    import argparse  # here, not at the top: hatch loads this module without ever parsing arguments
+    from publish_plugins.options import parse_count
 
-    from publish_plugins.settings import parse_count
-
-    try:
-        return parse_count(text, minimum=1)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
-
-
-def seconds(text: str) -> float:
-    """argparse type of ``--timeout``: a finite number of seconds above 0 (the core's rule)."""
-    import argparse
-
-    from publish_plugins.settings import parse_seconds
-
-    try:
-        return parse_seconds(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+    return _argument(text, lambda: parse_count(text, minimum=1))
 
 
 def non_negative_int(text: str) -> int:
     """argparse type of ``--retries``: a whole number, 0 (no retry) or more (the core's rule)."""
-    import argparse
+    from publish_plugins.options import parse_count
 
-    from publish_plugins.settings import parse_count
+    return _argument(text, lambda: parse_count(text, minimum=0))
+
+
+def seconds(text: str) -> float:
+    """argparse type of ``--timeout``: a finite number of seconds above 0 (the core's rule)."""
+    from publish_plugins.options import parse_seconds
+
+    return _argument(text, lambda: parse_seconds(text))
+
+
+_T = TypeVar("_T")
+
+
+def _argument(text: str, parse: Callable[[], _T]) -> _T:
+    """The core's parse, its ValueError as argparse's error (``argument --jobs: <reason>, got 'x'``)."""
+    import argparse  # here, not at the top: hatch and poetry load this module without parsing arguments
 
     try:
-        return parse_count(text, minimum=0)
+        return parse()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
 
@@ -75,37 +255,3 @@ def display_path(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
-
-
-def failure_hint(
-    error: Exception, *, password_given: bool, credentials: str, skip_existing: str | None
-) -> str | None:
-    """A front end's own next step after the core's error, or None: the way to give credentials or to
-    leave a differing file alone differs per host, so the core's message stays generic.
-
-    ``credentials`` and ``skip_existing`` finish a sentence: "to give credentials, <credentials>".
-    """
-    from publish_plugins.errors import ConflictError, UploadFailed
-
-    if isinstance(error, UploadFailed) and error.status in (401, 403) and not password_given:
-        return f"to give credentials, {credentials}"
-    if isinstance(error, ConflictError) and skip_existing:
-        return f"to keep the index's file as it is and upload the rest, {skip_existing}"
-    return None
-
-
-def in_host_terms(message: str, options: dict[str, str]) -> str:
-    """The core's message with its option names as this front end spells them.
-
-    The core names the standalone command's options (``--check-url``); hatch takes ``-o check-url=URL``,
-    and a host without an option gets the mention removed (``options`` maps "--check-url" to
-    "-o check-url=URL", " (--timeout)" to "").
-    """
-    for name, spelling in options.items():
-        message = message.replace(name, spelling)
-    return message
-
-
-# How each host spells the core's options (see in_host_terms). Hosts have no --timeout option.
-HATCH_OPTIONS = {"--check-url": "-o check-url=URL", "--skip-existing": "-o skip-existing", " (--timeout)": ""}
-HOST_OPTIONS = {" (--timeout)": ""}

@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from publish_plugins import __version__
-from publish_plugins.errors import PublishError, UsageError
+from publish_plugins.errors import EXIT_INTERRUPTED, PublishError, UsageError
 from publish_plugins.events import Event, Finished, UploadProgress, UploadStarted
-from publish_plugins.retry import RetryPolicy
-from publish_plugins.selection import ProjectRef
-from publish_plugins.settings import DEFAULT_TIMEOUT, PublishOptions, Repository
+from publish_plugins.options import DEFAULT_TIMEOUT, ProjectRef, Repository, RetryPolicy
 
-from ._shared import EXIT_INTERRUPTED, failure_hint, human_size, non_negative_int, positive_int, seconds
+from ._shared import (
+    Setting,
+    endpoint,
+    error_lines,
+    human_size,
+    non_negative_int,
+    positive_int,
+    publish_options,
+    seconds,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -99,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="retries on network errors, 5xx and 429 (default 3)",
     )
+    tuning.add_argument(
+        "--retry-backoff",
+        type=_backoff,
+        default=RetryPolicy().backoff,
+        metavar="SECONDS",
+        help=f"first wait before a retry, doubled for each next one (default {RetryPolicy().backoff:g})",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
     output.add_argument(
@@ -114,34 +128,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     renderer = _Renderer(sys.stderr, verbosity=args.verbose - args.quiet)
     password_given = False
     try:
-        if args.report is not None:
-            from publish_plugins.report import check_report_path
-
-            # Before ~/.pypirc, keyring or a password prompt: a report with nowhere to go stops the run first.
-            check_report_path(args.report, what="--report")
+        # First: a report with nowhere to go stops the run before ~/.pypirc, keyring or a password prompt.
+        options = publish_options(
+            skip_existing=args.skip_existing,
+            dry_run=args.dry_run,
+            report=args.report,
+            jobs=args.jobs,
+            retry=RetryPolicy(retries=args.retries, backoff=args.retry_backoff),
+        )
         repository = _repository(args)
         password_given = repository.password is not None
-        options = PublishOptions(
-            mode="skip-existing" if args.skip_existing else "strict",
-            dry_run=args.dry_run,
-            report_path=args.report,
-            jobs=args.jobs,
-            retry=RetryPolicy(retries=args.retries, backoff=_backoff()),
-        )
-        from publish_plugins.run import publish
+        from publish_plugins import publish
 
         # Named files are all taken: pyproject.toml only matters when dist/ is filtered to the project.
         project = None if args.paths else _current_project()
         publish(args.paths, repository, options, project=project, on_event=renderer)
     except PublishError as exc:
-        renderer.error(str(exc))
-        hint = failure_hint(
+        message, hint = error_lines(
             exc,
             password_given=password_given,
             credentials="pass -u USER -p PASSWORD, set SAFE_PUBLISH_USERNAME / SAFE_PUBLISH_PASSWORD, "
             "or use -r NAME with a section of ~/.pypirc",
             skip_existing="pass --skip-existing",
+            options={},  # the core's option names are this command's
         )
+        renderer.error(message)
         if hint:
             renderer.hint(hint)
         return exc.exit_code
@@ -151,18 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _backoff() -> float:
-    # Tests shorten the waits between retries; users keep the default.
-    value = os.environ.get("SAFE_PUBLISH_BACKOFF")
+def _backoff(text: str) -> float:
+    """argparse type of ``--retry-backoff``: a finite number of seconds, 0 (no wait) or more."""
+    from publish_plugins.options import parse_seconds
+
     try:
-        return float(value) if value else 0.5
-    except ValueError:
-        return 0.5
+        return parse_seconds(text, zero_ok=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
 
 
 def _repository(args: argparse.Namespace) -> Repository:
-    from publish_plugins._url_rules import validate_url  # not publish_plugins.urls: that loads httpx
-
     username, user_from = _first(
         (args.username, "-u"), (os.environ.get("SAFE_PUBLISH_USERNAME"), "SAFE_PUBLISH_USERNAME")
     )
@@ -174,59 +184,48 @@ def _repository(args: argparse.Namespace) -> Repository:
     check_url, check_from = _first(
         (args.check_url, "--check-url"), (os.environ.get("SAFE_PUBLISH_CHECK_URL"), "SAFE_PUBLISH_CHECK_URL")
     )
-    # Each URL is checked under the name it was given by, before keyring or a prompt sees it.
-    if url is not None:
-        validate_url(url, what=url_from)
-    if check_url is not None:
-        validate_url(check_url, what=check_from)
     if args.repository:
-        from publish_plugins.credentials import read_pypirc
+        from publish_plugins.frontends._credentials import read_pypirc
 
         if any(char in args.repository for char in "@/:"):  # a URL: never quoted as is (a password?)
-            from publish_plugins._url_rules import redact_text
+            from publish_plugins._urls import redact_text
 
             raise UsageError(
                 "-r/--repository takes a section name of ~/.pypirc; pass a URL as --repository-url "
                 f"(got {redact_text(args.repository)})"
             )
         section = read_pypirc(args.repository)  # checks the section's URL, naming the file
-        url = url or section.url
+        if url is None and section.url:
+            url, url_from = section.url, f"'repository' in [{args.repository}] of ~/.pypirc"
         if not username and section.username:
             username, user_from = section.username, f"'username' in [{args.repository}] of ~/.pypirc"
         password = password or section.password
-    url = url or "https://upload.pypi.org/legacy/"
+    # Each URL and file is checked under the name it was given by, before keyring or a prompt sees it.
+    checked = endpoint(
+        Setting(url or "https://upload.pypi.org/legacy/", url_from),
+        Setting(check_url, check_from),
+        ca_cert=Setting(args.ca_cert, "--ca-cert"),
+        client_cert=Setting(args.client_cert, "--client-cert"),
+        client_key=Setting(args.client_key, "--client-key"),
+        timeout=args.timeout,
+    )
     if password is None:
-        from publish_plugins.credentials import keyring_password
+        from publish_plugins.frontends._credentials import keyring_password
 
-        username, password = keyring_password(url, username)
+        username, password = keyring_password(checked.upload_url, username)
     if password is None and not args.dry_run and sys.stdin.isatty():
         # As twine does on a terminal: ask rather than upload anonymously and fail after the first file.
         import getpass
 
-        from publish_plugins.urls import redact
+        from publish_plugins._urls import redact
 
-        where = redact(url)
+        where = redact(checked.upload_url)
         if not username:
             username = input(f"Username for {where} (__token__ for an API token, empty for none): ").strip()
         if username:
             password = getpass.getpass(f"Password or token for {username} at {where}: ") or None
-    if args.client_key and not args.client_cert:
-        raise UsageError("--client-key needs --client-cert")
-    if username and not password:
-        from publish_plugins.settings import missing_password_message
-
-        how = "pass -p PASSWORD or set SAFE_PUBLISH_PASSWORD (an API token goes with -u __token__)"
-        raise UsageError(missing_password_message(username, how, where=user_from))
-    return Repository(
-        upload_url=url,
-        check_url=check_url,
-        username=username,
-        password=password,
-        ca_cert=args.ca_cert,
-        client_cert=args.client_cert,
-        client_key=args.client_key,
-        timeout=args.timeout,
-    )
+    how = "pass -p PASSWORD or set SAFE_PUBLISH_PASSWORD (an API token goes with -u __token__)"
+    return checked.repository(username, password, user_from=user_from, password_how=how)
 
 
 def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
@@ -237,14 +236,14 @@ def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
     return None, candidates[-1][1]
 
 
-def _current_project(root: Path | None = None) -> ProjectRef | None:
+def _current_project() -> ProjectRef | None:
     """Name and version from ./pyproject.toml ([project], else [tool.poetry]); None outside a project."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
 
-    path = (root or Path.cwd()) / "pyproject.toml"
+    path = Path.cwd() / "pyproject.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

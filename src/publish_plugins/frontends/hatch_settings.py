@@ -6,13 +6,14 @@ Each value keeps where it came from, so that a bad one is reported as ``-o jobs:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KNOWN_KEYS", "PLUGIN_NAME", "SettingError", "Settings", "collect_settings", "hatch_flags"]
+from ._shared import Setting
+
+__all__ = ["KNOWN_KEYS", "PLUGIN_NAME", "Settings", "collect_settings"]
 
 PLUGIN_NAME = "safe"
 
@@ -38,10 +39,6 @@ _HATCH_FLAGS = {
 }
 
 
-class SettingError(Exception):
-    """A bad option or configuration value; the message names where it came from. Exit code 2."""
-
-
 @dataclass(frozen=True)
 class _Value:
     """A raw value and where it came from."""
@@ -53,26 +50,22 @@ class _Value:
 
 @dataclass(frozen=True)
 class Settings:
-    """The plugin's options after merging every source; None means not given anywhere."""
+    """The plugin's options after merging every source."""
 
-    check_url: str | None = None
     skip_existing: bool = False
     dry_run: bool = False
-    report: Path | None = None
     jobs: int = 1
-    repo: str | None = None
-    user: str | None = None
-    auth: str | None = None
-    ca_cert: str | None = None
-    client_cert: str | None = None
-    client_key: str | None = None
     auth_in_pyproject: bool = False
-    sources: dict[str, str] = dataclasses.field(default_factory=dict)  # key → where it was set
+    given: dict[str, Setting] = field(default_factory=dict)
+    """The text and path keys that were set (``repo``, ``ca-cert``, ``report``...), with where."""
+
+    def value(self, key: str) -> str | None:
+        found = self.given.get(key)
+        return found.value if found is not None else None
 
 
 def collect_settings(
     options: Mapping[str, Any],
-    flags: Mapping[str, _Value],
     project_config: Mapping[str, Any],
     plugin_config: Mapping[str, Any],
     *,
@@ -82,7 +75,7 @@ def collect_settings(
     """Merge the sources, first wins: ``-o``, hatch's flags and HATCH_INDEX_*, pyproject, hatch's config."""
     sources: list[dict[str, _Value]] = [
         _cli_options(options),
-        dict(flags),
+        _hatch_flags(),
         _config_table(
             project_config, f"[tool.hatch.publish.{PLUGIN_NAME}] in {root / 'pyproject.toml'}", root
         ),
@@ -91,64 +84,47 @@ def collect_settings(
     merged: dict[str, _Value] = {}
     for source in reversed(sources):
         merged.update(source)
-
-    def text(key: str) -> str | None:
-        found = merged.get(key)
-        if found is None:
-            return None
-        if not isinstance(found.value, str):
-            raise SettingError(f"{found.label}: must be a string")  # never echo the value: it may be `auth`
-        if not found.value:
-            raise SettingError(f"{found.label}: needs a value ({_usage(key)})")
-        return found.value
-
-    def path(key: str) -> str | None:
-        value = text(key)
-        if value is None:
-            return None
-        resolved = Path(value).expanduser()
-        base = merged[key].base
-        return str(base / resolved if base is not None and not resolved.is_absolute() else resolved)
-
-    report = path("report")
+    given = {key: _text(key, found) for key, found in merged.items() if key in (*_TEXT_KEYS, *_PATH_KEYS)}
     return Settings(
-        check_url=text("check-url"),
         skip_existing=_boolean(merged.get("skip-existing")),
         dry_run=_boolean(merged.get("dry-run")),
-        report=Path(report) if report else None,
         jobs=_jobs(merged.get("jobs")),
-        repo=text("repo"),
-        user=text("user"),
-        auth=text("auth"),
-        ca_cert=path("ca-cert"),
-        client_cert=path("client-cert"),
-        client_key=path("client-key"),
         auth_in_pyproject="auth" in project_config,
-        sources={key: found.label for key, found in merged.items()},
+        given=given,
     )
 
 
-def hatch_flags(environ: Mapping[str, str]) -> dict[str, _Value]:
-    """``-r/-u/-a/--ca-cert/--client-cert/--client-key`` and their ``HATCH_INDEX_*`` variables.
+def _text(key: str, found: _Value) -> Setting:
+    from publish_plugins.errors import UsageError
 
-    hatch's click command parsed them already (flag over variable); read them from its context, and fall
-    back to the environment when there is no context (another hatch version, a direct call).
-    """
+    if not isinstance(found.value, str):
+        raise UsageError(f"{found.label}: must be a string")  # never echo the value: it may be `auth`
+    if not found.value:
+        placeholder = {"report": "FILE", "check-url": "URL", "repo": "NAME-or-URL"}.get(key, "VALUE")
+        raise UsageError(f"{found.label}: needs a value (-o {key}={placeholder})")
+    if key not in _PATH_KEYS:
+        return Setting(found.value, found.label)
+    path = Path(found.value).expanduser()
+    if found.base is not None and not path.is_absolute():
+        path = found.base / path
+    return Setting(str(path), found.label)
+
+
+def _hatch_flags() -> dict[str, _Value]:
+    """``-r/-u/-a/--ca-cert/--client-cert/--client-key`` and their ``HATCH_INDEX_*`` variables, as hatch's
+    click command parsed them (flag over variable); hatch hands them to its ``index`` publisher only."""
     import click
     from click.core import ParameterSource
 
     context = click.get_current_context(silent=True)
-    params = context.params if context is not None else {}
+    if context is None:  # not run by `hatch publish`
+        return {}
     values: dict[str, _Value] = {}
     for key, (param, flag, variable) in _HATCH_FLAGS.items():
-        if context is not None and param in params:
-            value = params[param]
-            from_flag = context.get_parameter_source(param) == ParameterSource.COMMANDLINE
-            label = flag if from_flag else variable
-        else:
-            value, label = environ.get(variable), variable
+        value = context.params.get(param)
         if value:
-            values[key] = _Value(value, label)
+            from_flag = context.get_parameter_source(param) == ParameterSource.COMMANDLINE
+            values[key] = _Value(value, flag if from_flag else variable)
     return values
 
 
@@ -173,21 +149,20 @@ def _config_table(table: Mapping[str, Any], where: str, base: Path | None) -> di
 
 
 def _known_key(raw_key: str, label: str) -> str:
+    from publish_plugins.errors import UsageError
+
     # hatch keeps keys as typed; `skip_existing` is an obvious spelling of `skip-existing`, so take both.
     key = raw_key.strip().lower().replace("_", "-")
     if key not in KNOWN_KEYS:
-        raise SettingError(
+        raise UsageError(
             f"{label}: unknown option; the {PLUGIN_NAME} publisher takes {', '.join(sorted(KNOWN_KEYS))}"
         )
     return key
 
 
-def _usage(key: str) -> str:
-    placeholder = {"report": "FILE", "check-url": "URL", "repo": "NAME-or-URL", "jobs": "N"}
-    return f"-o {key}={placeholder.get(key, 'VALUE')}"
-
-
 def _boolean(found: _Value | None) -> bool:
+    from publish_plugins.errors import UsageError
+
     if found is None:
         return False
     if isinstance(found.value, bool):
@@ -198,15 +173,17 @@ def _boolean(found: _Value | None) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise SettingError(f"{found.label}: expected true or false (or 1/0, yes/no), got {found.value!r}")
+    raise UsageError(f"{found.label}: expected true or false (or 1/0, yes/no), got {found.value!r}")
 
 
 def _jobs(found: _Value | None) -> int:
+    from publish_plugins.errors import UsageError
+
     if found is None:
         return 1
     value = found.value
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SettingError(f"{found.label}: expected a whole number of at least 1, got {found.value!r}")
+        raise UsageError(f"{found.label}: expected a whole number of at least 1, got {found.value!r}")
     return value

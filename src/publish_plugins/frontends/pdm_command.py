@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, NoReturn
 from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
-from ._shared import EXIT_INTERRUPTED, HOST_OPTIONS, display_path, failure_hint, in_host_terms, positive_int
+from ._shared import display_path, error_lines, positive_int, publish_options
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pdm.project import Project
+
+    from publish_plugins import ProjectRef
 
 __all__ = ["SafePublishCommand"]
 
@@ -136,32 +138,30 @@ def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn
 def _run(project: Project, options: argparse.Namespace) -> int:
     from pdm.cli.hooks import HookManager
 
-    from publish_plugins.errors import PublishError, UsageError
-    from publish_plugins.run import publish
-    from publish_plugins.settings import PublishOptions
+    from publish_plugins import PublishError, UsageError, publish
+    from publish_plugins.errors import EXIT_INTERRUPTED
 
     from .pdm_output import EventRenderer, escape, show_release_urls
-    from .pdm_project import project_ref
-    from .pdm_repository import core_repository, resolve_target
+    from .pdm_repository import resolve_target
 
     ui = project.core.ui
     renderer = EventRenderer(ui)
     hooks = HookManager(project, options.skip)
-    password_given = False
+    password_given, name = False, "NAME"
     try:
         hooks.try_emit("pre_publish")
-        if options.report is not None:
-            from publish_plugins.report import check_report_path
-
-            # First: a report with nowhere to go stops the run before PDM is asked for anything.
-            check_report_path(options.report, what="--report")
-        if options.check_url is not None:
-            from publish_plugins._url_rules import validate_url
-
-            validate_url(options.check_url, what="--check-url")  # before the build, as -r's URL
+        run_options = publish_options(
+            skip_existing=options.skip_existing,
+            dry_run=options.dry_run,
+            report=options.report,
+            jobs=options.jobs,
+        )
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
-        password_given = target.password is not None
+        repository = target.endpoint.repository(
+            target.username, target.password, user_from=target.user_from, password_how=target.password_how
+        )
+        password_given, name = repository.password is not None, target.name
         if options.build:
             from pdm.cli.commands import build
 
@@ -169,33 +169,20 @@ def _run(project: Project, options: argparse.Namespace) -> int:
         dist_dir = display_path(project.root.joinpath(options.dest))
         if not dist_dir.is_dir():
             raise UsageError(f"{dist_dir} is not a folder; build first (without --no-build) or set -d/--dest")
-        publish_options = PublishOptions(
-            mode="skip-existing" if options.skip_existing else "strict",
-            dry_run=options.dry_run,
-            report_path=options.report,
-            jobs=options.jobs,
-        )
         result = publish(
-            [],
-            core_repository(project, target, check_url=options.check_url),
-            publish_options,
-            project=project_ref(project),
-            dist_dir=dist_dir,
-            on_event=renderer,
+            [], repository, run_options, project=_project_ref(project), dist_dir=dist_dir, on_event=renderer
         )
     except PublishError as exc:
         renderer.close()
-        # As ui.error, but one line, no highlighting inside file names and hashes (see pdm_output).
-        message = in_host_terms(str(exc), HOST_OPTIONS)
-        ui.echo(f"[error]ERROR:[/] {escape(message)}", err=True, highlight=False, soft_wrap=True)
-        name = options.repository if options.repository and "://" not in options.repository else "NAME"
-        hint = failure_hint(
+        message, hint = error_lines(
             exc,
             password_given=password_given,
             credentials=f"pass -u USER -P PASSWORD, set PDM_PUBLISH_USERNAME / PDM_PUBLISH_PASSWORD, "
             f"or run `pdm config repository.{name}.username USER` (and .password)",
             skip_existing="pass --skip-existing",
         )
+        # As ui.error, but one line, no highlighting inside file names and hashes (see pdm_output).
+        ui.echo(f"[error]ERROR:[/] {escape(message)}", err=True, highlight=False, soft_wrap=True)
         if hint:
             ui.echo(escape(hint), err=True, highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -206,7 +193,31 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     finally:
         renderer.close()
     if not options.dry_run:
-        target.save_prompted_credentials()
-        show_release_urls(ui, str(target.config.url), result)
+        target.save_prompted_credentials(project)
+        show_release_urls(ui, repository.upload_url, result)
         hooks.try_emit("post_publish")
     return 0
+
+
+def _project_ref(project: Project) -> ProjectRef | None:
+    """Which files of the folder to take: the project's name and static version; every distribution in
+    it without a name, every version of the project with a dynamic one."""
+    from pdm.termui import Verbosity
+
+    from publish_plugins import ProjectRef
+
+    from .pdm_output import escape
+
+    name = project.name
+    if not name:
+        return None
+    metadata = project.pyproject.metadata
+    version = metadata.get("version")
+    if "version" in [str(item) for item in metadata.get("dynamic", [])] or version is None:
+        project.core.ui.echo(
+            f"{escape(str(name))}: no static version in pyproject.toml, taking every version in the folder",
+            err=True,
+            verbosity=Verbosity.DETAIL,
+        )
+        return ProjectRef(str(name))
+    return ProjectRef(str(name), str(version))

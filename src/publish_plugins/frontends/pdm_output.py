@@ -1,17 +1,18 @@
-"""The core's events on PDM's terminal UI: one line per event by level, rich progress bars for uploads."""
+"""The core's events on PDM's terminal UI: a line per event as ``pdm publish`` prints, PDM's upload bars."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
+
+from ._rich_progress import RichUploads
 
 if TYPE_CHECKING:
     from pdm.termui import UI, Verbosity
-    from rich.progress import Progress, TaskID
+    from rich.progress import Progress
     from rich.table import Column
 
-    from publish_plugins.events import Event, Finished
-    from publish_plugins.run import PublishResult
+    from publish_plugins import PublishResult
+    from publish_plugins.events import Event
 
 __all__ = ["EventRenderer", "escape", "show_release_urls"]
 
@@ -42,126 +43,75 @@ def show_release_urls(ui: UI, upload_url: str, result: PublishResult) -> None:
             ui.echo(f"{base}project/{project}/{version}/")
 
 
-class EventRenderer:
-    """Core events → PDM's UI: one line per event by level, rich progress bars for uploads.
+class EventRenderer(RichUploads):
+    """Core events → PDM's UI.
 
     Lines of the run (info, success) go to stdout like ``pdm publish``'s "Uploading …" and ``pdm build``'s
-    lines; warnings and errors to stderr as ``WARNING:``/``ERROR:``; debug lines at ``-v``. Events arrive from
-    the core's worker threads with ``--jobs``, hence the lock. While bars are on a terminal every line goes
-    through the progress console, or the bars and the lines would overwrite each other.
+    lines; warnings and errors to stderr as ``WARNING:``/``ERROR:``; debug lines at ``-v``. The bars stay
+    on screen when their upload is done, as ``pdm publish``'s do.
     """
 
-    def __init__(self, ui: UI) -> None:
+    keep_finished = True
+    ui: UI
+
+    def new_progress(self) -> Progress | None:
+        from pdm.termui import Verbosity
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        if self.ui.verbosity <= Verbosity.QUIET:
+            return None
+        # PDM's upload columns (pdm/cli/commands/publish/repository.py), plus the file name: with --jobs
+        # several bars are on screen at once. No column wraps: on a narrow terminal the file name is
+        # shortened instead, so that each bar stays one line.
+        return self.ui.make_progress(
+            TextColumn("{task.description}", table_column=_one_line(ratio=1)),
+            TextColumn(" [progress.percentage]{task.percentage:>3.0f}%", table_column=_one_line()),
+            BarColumn(bar_width=24),
+            DownloadColumn(table_column=_one_line()),
+            TextColumn("•", table_column=_one_line()),
+            TimeRemainingColumn(compact=True, elapsed_when_finished=True, table_column=_one_line()),
+            TextColumn("•", table_column=_one_line()),
+            TransferSpeedColumn(table_column=_one_line()),
+        )
+
+    def upload_started(self, filename: str, size: int, *, bar: bool) -> None:
         from pdm.termui import Verbosity
 
-        self.ui = ui
-        self.quiet = ui.verbosity <= Verbosity.QUIET
-        self._lock = threading.RLock()
-        self._progress: Progress | None = None
-        self._tasks: dict[str, TaskID] = {}
+        if bar:  # no bar: -q, which hides this line as well
+            self._print(f"Uploading [success]{escape(filename)}[/]", Verbosity.NORMAL)
 
-    def __call__(self, event: Event) -> None:
-        from publish_plugins.events import Finished, UploadProgress, UploadStarted
-
-        with self._lock:
-            if isinstance(event, UploadProgress):
-                self._advance(event.filename, event.sent, event.total)
-                return
-            if isinstance(event, UploadStarted):
-                self._start(event.filename, event.size)
-                return
-            if isinstance(event, Finished):
-                self.close()
-                self._finished(event)
-                return
-            self._line(event.level, event.message)
-
-    def close(self) -> None:
-        """Take the bars off the screen (the final state stays); safe to call more than once."""
-        with self._lock:
-            progress, self._progress = self._progress, None
-            self._tasks.clear()
-            if progress is not None:
-                progress.stop()
-
-    def _start(self, filename: str, size: int) -> None:
-        if self.quiet:
-            return
-        progress = self._open()
-        task = self._tasks.get(filename)
-        if task is None:
-            progress.console.print(
-                f"Uploading [success]{escape(filename)}[/]", soft_wrap=True, highlight=False
-            )
-            self._tasks[filename] = progress.add_task(filename, total=size)
-        else:  # a retry sends the file again from the first byte
-            progress.reset(task, total=size)
-
-    def _advance(self, filename: str, sent: int, total: int) -> None:
-        task = self._tasks.get(filename)
-        if task is not None and self._progress is not None:
-            self._progress.update(task, completed=sent, total=total)
-
-    def _open(self) -> Progress:
-        if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            # PDM's upload columns (pdm/cli/commands/publish/repository.py), plus the file name: with
-            # --jobs several bars are on screen at once. No column wraps: on a narrow terminal the file
-            # name is shortened instead, so that each bar stays one line.
-            self._progress = self.ui.make_progress(
-                TextColumn("{task.description}", table_column=_one_line(ratio=1)),
-                TextColumn(" [progress.percentage]{task.percentage:>3.0f}%", table_column=_one_line()),
-                BarColumn(bar_width=24),
-                DownloadColumn(table_column=_one_line()),
-                TextColumn("•", table_column=_one_line()),
-                TimeRemainingColumn(compact=True, elapsed_when_finished=True, table_column=_one_line()),
-                TextColumn("•", table_column=_one_line()),
-                TransferSpeedColumn(table_column=_one_line()),
-            )
-            self._progress.start()
-        return self._progress
-
-    def _line(self, level: str, message: str) -> None:
+    def line(self, event: Event) -> None:
         from pdm.termui import Verbosity
 
-        text = escape(message)
-        if level == "error":
+        from publish_plugins.events import Finished
+
+        text = escape(event.message)
+        if isinstance(event, Finished):  # the totals, on stdout as the run's last line
+            self._print(f"[{'success' if event.exit_code == 0 else 'error'}]{text}[/]", Verbosity.NORMAL)
+        elif event.level == "error":
             self._print(f"[error]ERROR:[/] {text}", Verbosity.QUIET, err=True)
-        elif level == "warning":
+        elif event.level == "warning":
             # Not hidden by -q: a skipped file whose content differs must never pass silently.
             self._print(f"[warning]WARNING:[/] {text}", Verbosity.QUIET, err=True)
-        elif level == "success":
+        elif event.level == "success":
             self._print(f"[success]{text}[/]", Verbosity.NORMAL)
-        elif level == "debug":
+        elif event.level == "debug":
             self._print(f"[dim]{text}[/]", Verbosity.DETAIL, err=True)
         else:
             self._print(text, Verbosity.NORMAL)
 
-    def _finished(self, event: Finished) -> None:
-        from pdm.termui import Verbosity
-
-        style = "success" if event.exit_code == 0 else "error"
-        self._print(f"[{style}]{escape(event.message)}[/]", Verbosity.NORMAL)
-
     def _print(self, markup: str, verbosity: Verbosity, *, err: bool = False) -> None:
-        if self.ui.verbosity < verbosity:
+        if self.ui.verbosity < verbosity or self.print_above_bars(markup):
             return
-        progress = self._progress
-        if progress is not None and not progress.disable and progress.console.is_terminal:
-            # Bars on a terminal: lines go above them through their console. Elsewhere (CI logs, -v)
-            # the bars are not redrawn, so lines keep their own stream.
-            progress.console.print(markup, soft_wrap=True, highlight=False)
-        else:
-            # soft_wrap: one event, one line (rich would break a hash at the terminal's width);
-            # highlight off: rich's highlighter bolds parts of file names, versions and hashes.
-            self.ui.echo(markup, err=err, verbosity=verbosity, highlight=False, soft_wrap=True)
+        # soft_wrap: one event, one line; highlight off: rich's highlighter bolds parts of file names,
+        # versions and hashes.
+        self.ui.echo(markup, err=err, verbosity=verbosity, highlight=False, soft_wrap=True)
 
 
 def _one_line(ratio: int | None = None) -> Column:

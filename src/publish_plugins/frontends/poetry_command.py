@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 from poetry.console.commands.publish import PublishCommand
 
-from ._shared import EXIT_INTERRUPTED, HOST_OPTIONS, display_path, failure_hint, in_host_terms
+from ._shared import display_path, error_lines, publish_options
 from .poetry_output import EventRenderer, escape
-from .poetry_repository import EXIT_FAILURE, CommandProblem, check_repository_url, resolve_repository
+from .poetry_repository import check_repository_url, resolve_repository
 
 if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
@@ -61,44 +61,68 @@ class SafePublishCommand(PublishCommand):
     ]
 
     help = PublishCommand.help + _HELP
+    _repository_name: str
+    _password_given: bool
 
     def handle(self) -> int:
         check_url = self.option("check-url")
         if not self.option("skip-existing-strict") and check_url is None:
             return super().handle()
+        from publish_plugins.errors import EXIT_INTERRUPTED, PublishError
+
+        renderer = EventRenderer(self.io)
+        self._repository_name, self._password_given = "PyPI", False  # for the hint, once known
         try:
-            return self._handle_safely(check_url)
-        except CommandProblem as exc:
-            self.line_error(f"<error>{escape(str(exc))}</error>")
+            return self._handle_safely(check_url, renderer)
+        except PublishError as exc:
+            renderer.close()
+            name = "pypi" if self._repository_name == "PyPI" else self._repository_name
+            env_name = re.sub(r"[^A-Z0-9]", "_", name.upper())
+            message, hint = error_lines(
+                exc,
+                password_given=self._password_given,
+                credentials=f"run `poetry config http-basic.{name} USER` (it asks for the password) or set "
+                f"POETRY_HTTP_BASIC_{env_name}_USERNAME / _PASSWORD",
+                skip_existing="use poetry's own --skip-existing instead (it skips by name only, without "
+                "comparing content)",
+            )
+            self.line_error(f"<error>{escape(message)}</error>")
+            if hint:
+                self.line_error(escape(hint))
             return exc.exit_code
         except KeyboardInterrupt:
             # cleo would exit 1; an interrupted run exits 130 in every front end (a run in progress raises
             # the core's Interrupted instead, with 130 or 143).
             self.line_error("<error>interrupted</error>")
             return EXIT_INTERRUPTED
+        finally:
+            renderer.close()
 
-    def _handle_safely(self, check_url: str | None) -> int:
+    def _handle_safely(self, check_url: str | None, renderer: EventRenderer) -> int:
+        from publish_plugins.errors import EXIT_FAILURE, UsageError
+
         if self.option("skip-existing"):
-            raise CommandProblem(
+            raise UsageError(
                 "--skip-existing cannot be combined with --skip-existing-strict or --check-url: "
                 "choose one way of handling files already on the index"
             )
         if check_url is not None and not check_url.strip():
-            raise CommandProblem("--check-url needs a URL")
+            raise UsageError("--check-url needs a URL")
         check_repository_url(self.option("repository"))  # before self.poetry parses every repository URL
         if not self.poetry.is_package_mode:
             self.line_error("Publishing a package is not possible in non-package mode.")
             return EXIT_FAILURE
         try:
-            from publish_plugins import ProjectRef, PublishError, PublishOptions, publish
+            from publish_plugins import ProjectRef, publish
         except ImportError as exc:
             # Plain `poetry publish` still works; only the new options need the core.
             self.line_error(f"<error>publish-plugins cannot load its core: {escape(str(exc))}</error>")
             return EXIT_FAILURE
 
         dist_dir = self.option("dist-dir")
+        options = publish_options(skip_existing=False, dry_run=bool(self.option("dry-run")))
         # Before the build: a bad URL, setting or missing password must not cost a build.
-        repository_name, repository = resolve_repository(
+        self._repository_name, repository = resolve_repository(
             self.poetry.config,
             self.io,
             name=self.option("repository"),
@@ -108,6 +132,7 @@ class SafePublishCommand(PublishCommand):
             client_cert=self.option("client-cert"),
             check_url=check_url,
         )
+        self._password_given = repository.password is not None
         if self.option("build"):
             code = self._build(dist_dir)
             if code:
@@ -117,41 +142,16 @@ class SafePublishCommand(PublishCommand):
         self.line("")
         self.line(
             f"Publishing <c1>{escape(package.pretty_name)}</c1> (<c2>{escape(package.version.text)}</c2>)"
-            f" to <info>{escape(repository_name)}</info>"
+            f" to <info>{escape(self._repository_name)}</info>"
         )
         dist_path = self._dist_path(dist_dir)
         if not dist_path.is_dir():
             # The core's advice would include "name the files", and poetry publish takes none.
-            raise CommandProblem(
+            raise UsageError(
                 f"{dist_path} is not a folder; run poetry build first, or pass --build or --dist-dir DIR"
             )
-        renderer = EventRenderer(self.io)
-        try:
-            publish(
-                [],
-                repository,
-                PublishOptions(mode="strict", dry_run=bool(self.option("dry-run"))),
-                project=ProjectRef(package.name, package.version.text),
-                dist_dir=dist_path,
-                on_event=renderer,
-            )
-        except PublishError as exc:
-            renderer.close()
-            self.line_error(f"<error>{escape(in_host_terms(str(exc), HOST_OPTIONS))}</error>")
-            name = "pypi" if repository_name == "PyPI" else repository_name
-            env_name = re.sub(r"[^A-Z0-9]", "_", name.upper())
-            hint = failure_hint(
-                exc,
-                password_given=repository.password is not None,
-                credentials=f"run `poetry config http-basic.{name} USER` (it asks for the "
-                f"password) or set POETRY_HTTP_BASIC_{env_name}_USERNAME / _PASSWORD",
-                skip_existing="use poetry's own --skip-existing instead (it skips by name only, "
-                "without comparing content)",
-            )
-            if hint:
-                self.line_error(escape(hint))
-            return exc.exit_code
-        renderer.close()
+        project = ProjectRef(package.name, package.version.text)
+        publish([], repository, options, project=project, dist_dir=dist_path, on_event=renderer)
         return 0
 
     def _dist_path(self, dist_dir: str) -> Path:
@@ -163,6 +163,8 @@ class SafePublishCommand(PublishCommand):
     def _build(self, dist_dir: str) -> int:
         """Build first, with the same question or warning as poetry's own ``publish --build``."""
         from poetry.publishing.uploader import Uploader
+
+        from publish_plugins.errors import EXIT_FAILURE
 
         ready = Uploader(self.poetry, self.io, Path(dist_dir)).files
         if ready:

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._url_rules import validate_url
-from .errors import UsageError
+from publish_plugins._urls import validate_url
+from publish_plugins.errors import UsageError
 
 __all__ = ["PypircRepository", "config_error_message", "keyring_password", "read_pypirc"]
 

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import NoReturn
 
 from . import _cancel
+from ._distribution import Distribution, upload_form_fields
+from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
-from .checker import IndexChecker
-from .client import basic_auth, describe_error
-from .distribution import Distribution, upload_form_fields
+from ._index_check import IndexChecker
+from ._policy import Conflict, Decision, Skip, Upload
+from ._report import Action
+from ._retry import RETRYABLE_STATUS, Retrier, TryAgain, is_retryable_error
+from ._run import PENDING, PlannedFile
+from ._upload_request import FileChangedError, UploadBody, send_upload, server_message
+from ._urls import redact
 from .errors import ConflictError, PublishError, UploadFailed
 from .events import (
     Event,
@@ -29,13 +36,7 @@ from .events import (
     UploadProgress,
     UploadStarted,
 )
-from .plan import PENDING, PlannedFile
-from .policy import Conflict, Decision, Skip, Upload
-from .report import Action
-from .retry import RETRYABLE_STATUS, is_retryable_error
-from .settings import PublishOptions, Repository
-from .upload import FileChangedError, UploadBody, send_upload, server_message
-from .urls import redact
+from .options import PublishOptions, Repository
 
 __all__ = ["Uploader"]
 
@@ -104,7 +105,8 @@ class Uploader:
         if conflicts:
             uploaded = sum(1 for item in uploads if item.record.action == "uploaded")
             raise ConflictError(
-                [name for error in conflicts for name in error.filenames], uploaded_before=uploaded
+                [item for error in conflicts for item in error.conflicts or error.filenames],
+                uploaded_before=uploaded,
             )
         if len(failures) == 1:
             raise failures[0]
@@ -157,17 +159,17 @@ class Uploader:
                     self._doing.pop(id(item), None)
             elif self._record(item, "failed", str(exc)):
                 reason = str(exc).removeprefix(f"{item.dist.filename}: ")
-                self.emit(UploadFailedEvent(item.dist.filename, reason))
+                status = exc.status if isinstance(exc, UploadFailed) else None
+                message = exc.server_message if isinstance(exc, UploadFailed) else None
+                self.emit(UploadFailedEvent(item.dist.filename, reason, status, message))
             return exc
         return None
 
     def _upload_one(self, item: PlannedFile) -> None:
         dist = item.dist
         fields = upload_form_fields(dist)
-        retry = self.options.retry
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def send(_tries: int) -> None:
             self._now(item, _SENDING)
             self.emit(UploadStarted(dist.filename, dist.size))
             response: httpx.Response | None = None
@@ -178,11 +180,13 @@ class Uploader:
                 response = send_upload(self.client, self.repository.upload_url, body, auth=self.auth)
             except FileChangedError as exc:
                 raise UploadFailed(
-                    f"{dist.path}: {exc}; the server did not receive a complete file"
+                    f"{dist.path}: {exc}; the server did not receive a complete file", filename=dist.filename
                 ) from None
             except httpx.HTTPError as exc:
                 if not is_retryable_error(exc):
-                    raise UploadFailed(f"{dist.filename}: {describe_error(exc)}") from None
+                    raise UploadFailed(
+                        f"{dist.filename}: {describe_error(exc)}", filename=dist.filename
+                    ) from None
                 problem = describe_error(exc)
             else:
                 if response.is_success:
@@ -195,6 +199,7 @@ class Uploader:
                         f"{dist.filename}: the upload URL redirected to {location}; uploads never follow "
                         "redirects: use the final URL as the repository URL",
                         status=response.status_code,
+                        filename=dist.filename,
                     )
                 problem = server_message(response, secrets_to_hide=self.repository.secrets)
                 if response.status_code not in RETRYABLE_STATUS:
@@ -203,48 +208,66 @@ class Uploader:
             # Retryable: the file may have landed although the answer was lost, so look before re-sending.
             if self._landed(item, after=problem):
                 return
-            if attempt > retry.retries:
-                raise UploadFailed(f"{dist.filename}: {problem} (gave up after {attempt} tries)")
-            delay = retry.delay(attempt, response)
+            raise TryAgain(problem, response)
+
+        def give_up(last: TryAgain, tries: int) -> NoReturn:
+            # The last try's problem: the server's answer (a 5xx, a 429) or a broken connection.
+            answer = last.answer if isinstance(last.answer, httpx.Response) else None
+            raise UploadFailed(
+                f"{dist.filename}: {last.reason} (gave up after {tries} tries)",
+                status=answer.status_code if answer is not None else None,
+                filename=dist.filename,
+                server_message=last.reason if answer is not None else None,
+            )
+
+        def announce(again: TryAgain, tries: int, delay: float) -> None:
             self._now(item, _WAITING)
-            self.emit(Retrying(dist.filename, problem, attempt, delay))
-            self.cancellation.sleep(delay)
+            self.emit(Retrying(dist.filename, again.reason, tries, delay))
+
+        self._retrier().run(send, give_up=give_up, before_wait=announce)
 
     def _after_rejection(self, item: PlannedFile, problem: str, status: int) -> None:
         """The server refused the file: look at the index again before calling it a failure."""
         if self._landed(item, after=problem):
             return
         where = redact(self.repository.upload_url)
+        name = item.dist.filename
         if status in (401, 403):
             if self.auth is None:
                 advice = f"{where} needs credentials and none were given"
             else:
                 advice = f"check the password or token of {self.repository.username} for {where}"
             raise UploadFailed(
-                f"{item.dist.filename}: authentication failed ({problem}); {advice}", status=status
+                f"{name}: authentication failed ({problem}); {advice}",
+                status=status,
+                filename=name,
+                server_message=problem,
             )
         if status == 405:
             raise UploadFailed(
-                f"{item.dist.filename}: {problem}; is {where} the upload URL and not the simple index?",
+                f"{name}: {problem}; is {where} the upload URL and not the simple index?",
                 status=status,
+                filename=name,
+                server_message=problem,
             )
-        raise UploadFailed(f"{item.dist.filename}: the server refused the upload: {problem}", status=status)
+        raise UploadFailed(
+            f"{name}: the server refused the upload: {problem}",
+            status=status,
+            filename=name,
+            server_message=problem,
+        )
 
     def _landed(self, item: PlannedFile, *, after: str) -> bool:
         """True if the index now holds this exact file; raise ConflictError if it holds different content."""
         self._now(item, _RECHECKING)
-        decision = self._recheck(item)
-        retry = self.options.retry
         # A file another run is still writing is listed with the digest of its first bytes (pypiserver
         # writes in place): look again, with the retry policy's waits, before calling it a conflict.
-        for attempt in range(1, retry.retries + 1):
-            if not isinstance(decision, Conflict):
-                break
-            self.cancellation.sleep(retry.delay(attempt))
-            decision = self._recheck(item)
+        decision = self._retrier().poll(
+            lambda: self._recheck(item), until=lambda decision: not isinstance(decision, Conflict)
+        )
         if decision is None or isinstance(decision, Upload):
             return False
-        index_hash = f"{decision.remote.algorithm}:{decision.remote.digest}"
+        index_hash = decision.comparison.index_hash
         if isinstance(decision, Skip) and decision.kind == "identical":
             # Another run uploaded it meanwhile, or the server stored it and its answer was lost.
             reason = f"identical file on the index after the upload attempt answered: {after}"
@@ -260,12 +283,15 @@ class Uploader:
             # --skip-existing: another publisher's different file stays, as any existing file would.
             reason = f"another publisher uploaded it meanwhile: {decision.reason}"
             if self._record(item, "skipped-existing", reason, index_hash):
-                self.emit(FileSkipped(item.dist.filename, "existing", reason, "warning"))
+                self.emit(FileSkipped(item.dist.filename, "existing", reason, decision.comparison))
             return True
         reason = f"another publisher uploaded different content: {decision.reason}"
         if self._record(item, "conflict", reason, index_hash):
-            self.emit(FileConflict(item.dist.filename, reason))
-        raise ConflictError([item.dist.filename])
+            self.emit(FileConflict(item.dist.filename, reason, decision.comparison))
+        raise ConflictError([decision.comparison])
+
+    def _retrier(self) -> Retrier:
+        return Retrier(self.options.retry, cancellation=self.cancellation)
 
     def _recheck(self, item: PlannedFile) -> Decision | None:
         """The decision against the index as it is now; None when it cannot be read or lacks the file."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from ._text import clean_server_text
+from .events import Comparison, SkipKind
+from .options import Mode
 
-__all__ = ["Conflict", "Decision", "LocalFacts", "Mode", "RemoteFacts", "Skip", "Upload", "decide"]
-
-Mode = Literal["strict", "skip-existing"]
+__all__ = ["Conflict", "Decision", "LocalFacts", "RemoteFacts", "Skip", "Upload", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +39,32 @@ class Upload:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    kind: Literal["identical", "existing"]
+    """Not uploaded: identical, or (``existing``) kept as it is on the index as ``--skip-existing`` asks."""
+
+    kind: SkipKind
     reason: str
-    remote: RemoteFacts
+    comparison: Comparison
     weak: bool = False  # the match rests on md5 alone
+
+    @property
+    def remote(self) -> RemoteFacts:
+        return _remote(self.comparison)
 
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
+    """Refused: the index has the same name or distribution with other content, or lists it ambiguously."""
+
     reason: str
-    remote: RemoteFacts
+    comparison: Comparison
+
+    @property
+    def remote(self) -> RemoteFacts:
+        return _remote(self.comparison)
+
+
+def _remote(comparison: Comparison) -> RemoteFacts:
+    return RemoteFacts(comparison.index_filename, comparison.algorithm, comparison.index_digest)
 
 
 Decision = Upload | Skip | Conflict
@@ -72,7 +87,7 @@ def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Deci
     if matching and len(matching) == len(same_name):
         entry = matching[0]
         weak = all(match.algorithm == "md5" for match in matching)
-        return Skip("identical", f"identical ({entry.algorithm} matches)", entry, weak=weak)
+        return Skip("identical", f"identical ({entry.algorithm} matches)", _compare(local, entry), weak=weak)
     if matching:
         # One name listed twice with different content: which copy an installer gets is up to the index,
         # so no copy counts as "identical".
@@ -98,5 +113,11 @@ def decide(local: LocalFacts, remote: Sequence[RemoteFacts], mode: Mode) -> Deci
                 f"(local {entry.algorithm}:{local_digest}, index {entry.algorithm}:{entry.digest})"
             )
     if mode == "skip-existing":
-        return Skip("existing", reason, entry)
-    return Conflict(reason, entry)
+        return Skip("existing", reason, _compare(local, entry))
+    return Conflict(reason, _compare(local, entry))
+
+
+def _compare(local: LocalFacts, remote: RemoteFacts) -> Comparison:
+    return Comparison(
+        local.filename, remote.algorithm, local.digests[remote.algorithm], remote.digest, remote.filename
+    )

@@ -18,9 +18,9 @@ from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, RawMet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from ._hashing import file_digests
+from ._identity import SDIST_SUFFIXES, Identity, InvalidFilename, identity_of
 from .errors import InvalidDistribution
-from .hashing import file_digests
-from .identity import SDIST_SUFFIXES, Identity, InvalidFilename, identity_of
 
 __all__ = ["Distribution", "DistributionError", "read_distribution", "upload_form_fields"]
 

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+from ._distribution import Distribution
+from ._hashing import CHUNK_SIZE
 from ._httpx import httpx
 from ._text import clean_server_text
-from .distribution import Distribution
-from .hashing import CHUNK_SIZE
 
 if TYPE_CHECKING:
     from ._cancel import Cancellation

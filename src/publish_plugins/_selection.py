@@ -7,18 +7,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from ._identity import is_distribution_filename, remote_identity_of
 from .errors import UsageError
-from .identity import is_distribution_filename, remote_identity_of
+from .options import ProjectRef
 
-__all__ = ["ProjectRef", "Selection", "select_files"]
-
-
-@dataclass(frozen=True)
-class ProjectRef:
-    """The current project, as its host or pyproject.toml names it; version None means any version."""
-
-    name: str
-    version: str | None = None
+__all__ = ["Selection", "select_files"]
 
 
 @dataclass

@@ -6,17 +6,16 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from . import _cancel
 from ._bounded import BadAnswer, BodyTooLarge, read_answer
+from ._distribution import Distribution
+from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
-from ._text import clean_server_text
-from .client import basic_auth, describe_error
-from .distribution import Distribution
-from .errors import IndexQueryError
-from .events import EventListener, Notice, Retrying
-from .index import (
+from ._policy import Decision, LocalFacts, RemoteFacts, Skip, decide
+from ._retry import Retrier, TryAgain
+from ._simple_index import (
     ProjectFiles,
     RemoteFile,
     RetryableIndexError,
@@ -26,9 +25,18 @@ from .index import (
     serves_a_root,
     verify_index_root,
 )
-from .policy import Decision, LocalFacts, RemoteFacts, Skip, decide
-from .settings import PublishOptions, Repository
-from .urls import KNOWN_SIMPLE_ROOTS, redact, same_origin
+from ._text import clean_server_text
+from ._urls import KNOWN_SIMPLE_ROOTS, redact, same_origin
+from .errors import IndexQueryError
+from .events import (
+    DownloadingToCompare,
+    EventListener,
+    ProjectForwarded,
+    Retrying,
+    RootlessIndex,
+    WeakHashMatch,
+)
+from .options import PublishOptions, Repository
 
 __all__ = ["IndexChecker"]
 
@@ -83,7 +91,7 @@ class IndexChecker:
         if self.check_url in KNOWN_SIMPLE_ROOTS:
             return  # PyPI's and TestPyPI's roots: known, and 30 MB each
         if not serves_a_root(self.check_url):
-            self.emit(Notice(f"{self.check_url}: this index serves no root page; taken as given", "debug"))
+            self.emit(RootlessIndex(self.check_url))
             return
         self._root = self._read_root(whole=False)
 
@@ -116,21 +124,19 @@ class IndexChecker:
         )
 
     def _retrying(self, what: str, call: Callable[[], _T]) -> _T:
-        retry = self.options.retry
-        cancellation = _cancel.current()
-        attempt = 0
-        while True:
-            attempt += 1
-            cancellation.check()
+        def attempt(_tries: int) -> _T:
             try:
                 return call()
             except RetryableIndexError as exc:
-                if attempt > retry.retries:
-                    raise IndexQueryError(f"{exc} (gave up after {attempt} tries)") from None
-                delay = retry.delay(attempt, exc.response)
-                cancellation.check()
-                self.emit(Retrying(what, str(exc), attempt, delay))
-                cancellation.sleep(delay)
+                raise TryAgain(str(exc), exc.response) from None
+
+        def give_up(last: TryAgain, tries: int) -> NoReturn:
+            raise IndexQueryError(f"{last.reason} (gave up after {tries} tries)") from None
+
+        def announce(again: TryAgain, tries: int, delay: float) -> None:
+            self.emit(Retrying(what, again.reason, tries, delay))
+
+        return Retrier(self.options.retry).run(attempt, give_up=give_up, before_wait=announce)
 
     def _forwarded(self, project: str, target: str) -> None:
         """The index sends ``project`` to another index's page: absent only if its root does not list it."""
@@ -148,13 +154,7 @@ class IndexChecker:
                 f"the index lists {project} but sends its page to another origin ({target}); refusing to "
                 "take that page as the index's: pass the index's own simple URL as --check-url"
             )
-        self.emit(
-            Notice(
-                f"{project} is not on this index: its root does not list it and it forwards the request to "
-                f"{target} (an index's fallback, as pypiserver's to PyPI); taken as not on the index",
-                "debug",
-            )
-        )
+        self.emit(ProjectForwarded(project, target))
 
     def decide(self, dist: Distribution, page: ProjectFiles | None) -> Decision:
         """The policy's decision for one local file against what the page lists with its identity."""
@@ -166,9 +166,7 @@ class IndexChecker:
         local = LocalFacts(dist.filename, dist.digests({fact.algorithm for fact in facts} | {"sha256"}))
         decision = decide(local, facts, self.options.mode)
         if isinstance(decision, Skip) and decision.weak:
-            self.emit(
-                Notice(f"{dist.filename}: the index lists only an md5 digest; the match is weak", "warning")
-            )
+            self.emit(WeakHashMatch(dist.filename))
         return decision
 
     def _remote_facts(self, remote: RemoteFile) -> RemoteFacts:
@@ -176,13 +174,7 @@ class IndexChecker:
         if listed is not None:
             return RemoteFacts(remote.filename, *listed)
         # The index lists no usable hash: read its copy and hash that; never decide on the name alone.
-        self.emit(
-            Notice(
-                f"{clean_server_text(remote.filename, 120)}: the index lists no hash; downloading its copy "
-                "to compare",
-                "info",
-            )
-        )
+        self.emit(DownloadingToCompare(clean_server_text(remote.filename, 120)))
         return RemoteFacts(remote.filename, "sha256", self._download_sha256(remote))
 
     def _download_sha256(self, remote: RemoteFile) -> str:

@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from ._bounded import MAX_PAGE_BYTES, Answer, BadAnswer, BodyTooLarge, read_answer
 from ._httpx import httpx
+from ._retry import RETRYABLE_STATUS
 from ._simple_pages import (
     JSON_TYPES,
     ProjectFiles,
@@ -29,9 +30,8 @@ from ._simple_pages import (
     parse_simple_json,
 )
 from ._text import clean_server_text
+from ._urls import project_page_url, redact, same_origin
 from .errors import IndexQueryError, UsageError
-from .retry import RETRYABLE_STATUS
-from .urls import project_page_url, redact, same_origin
 
 __all__ = [
     "ACCEPT",

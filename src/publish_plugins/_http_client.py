@@ -13,7 +13,7 @@ from ._bounded import install_deadlines
 from ._httpx import httpx
 from ._version import __version__
 from .errors import UsageError
-from .settings import Repository
+from .options import Repository
 
 __all__ = ["USER_AGENT", "basic_auth", "describe_error", "make_client"]
 

@@ -1,4 +1,8 @@
-"""Plain values a front end hands the core: where to publish, with which credentials, in which mode."""
+"""What a front end hands ``publish()``: where to publish, with which credentials, in which mode, which
+project; and the rules their values follow, for front ends to check what a user typed.
+
+Standard library only (httpx loads later, while the files are hashed): front ends import this at start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,22 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from ._url_rules import validate_url
+from ._urls import validate_url
 from .errors import UsageError
-from .policy import Mode
-from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._retry import Answer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Mode",
+    "ProjectRef",
     "PublishOptions",
     "Repository",
+    "RetryPolicy",
     "count_problem",
     "missing_password_message",
     "parse_count",
@@ -27,15 +36,18 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 60.0
 
+# strict: a file on the index with other content stops the run; skip-existing: it stays as it is.
+Mode = Literal["strict", "skip-existing"]
 
-def seconds_problem(value: object) -> str | None:
-    """Why ``value`` is not a usable timeout in seconds (a finite number above 0); None when it is."""
+
+def seconds_problem(value: object, *, zero_ok: bool = False) -> str | None:
+    """Why ``value`` is not a usable number of seconds (finite, above 0 or with ``zero_ok`` 0 or more)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "not a number of seconds"
     if not math.isfinite(value):
         return "must be a finite number of seconds"
-    if value <= 0:
-        return "must be more than 0 seconds"
+    if value < 0 if zero_ok else value <= 0:
+        return "must be 0 seconds or more" if zero_ok else "must be more than 0 seconds"
     return None
 
 
@@ -48,13 +60,13 @@ def count_problem(value: object, *, minimum: int) -> str | None:
     return None
 
 
-def parse_seconds(text: str) -> float:
-    """A timeout as typed (``--timeout``, a host's setting); ValueError with the reason if unusable."""
+def parse_seconds(text: str, *, zero_ok: bool = False) -> float:
+    """Seconds as typed (``--timeout``, ``--retry-backoff``, a host's setting); ValueError with the reason."""
     try:
         value = float(text.strip())
     except ValueError:
         raise ValueError("not a number of seconds") from None
-    problem = seconds_problem(value)
+    problem = seconds_problem(value, zero_ok=zero_ok)
     if problem is not None:
         raise ValueError(problem)
     return value
@@ -98,7 +110,7 @@ class Repository:
 
     def __post_init__(self) -> None:
         # Checked before anything reads them: a URL that does not parse may hold a password, and parsers
-        # quote it in their errors (urls.validate_url never does).
+        # quote it in their errors (_urls.validate_url never does).
         validate_url(self.upload_url, what="upload URL")
         if self.check_url is not None:
             validate_url(self.check_url, what="check URL")
@@ -133,6 +145,33 @@ class Repository:
             return ()
         basic = base64.b64encode(f"{self.username or ''}:{self.password}".encode()).decode()
         return tuple(dict.fromkeys((self.password, quote(self.password, safe=""), basic)))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded both in tries and in the longest wait.
+
+    ``retries`` tries after the first; the wait before try ``n + 1`` is ``backoff * 2 ** (n - 1)`` seconds,
+    scaled by a random factor between 0.5 and 1, or the server's Retry-After; never more than ``max_delay``.
+    """
+
+    retries: int = 3
+    backoff: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, response: Answer | None = None) -> float:
+        """Seconds to wait before try ``attempt + 1`` (attempt counts from 1); honours Retry-After."""
+        from ._retry import Retrier
+
+        return Retrier(self).delay(attempt, response)
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """The current project, as its host or pyproject.toml names it; version None means any version."""
+
+    name: str
+    version: str | None = None
 
 
 @dataclass(frozen=True)

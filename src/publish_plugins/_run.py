@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _cancel
+from ._hashing import DigestPrefetch
+from ._policy import Conflict, Decision, Skip, Upload
+from ._report import Action, FileRecord, build_report, write_report
+from ._selection import select_files
 from ._text import mask_secrets
 from .errors import (
     EXIT_FAILURE,
@@ -27,30 +31,41 @@ from .errors import (
 )
 from .events import (
     CheckingIndex,
+    CheckUrlDerived,
+    CheckUrlOnOtherOrigin,
     Event,
     EventListener,
     FileConflict,
+    FileHeldBack,
     FileIgnored,
     FileInvalid,
     FileSkipped,
     Finished,
-    Level,
-    Notice,
+    PlainHttpCredentials,
     PlanReady,
+    ReportNotWritten,
+    SkipKind,
     ignore_events,
 )
-from .hashing import DigestPrefetch
-from .plan import PENDING, PlannedFile
-from .policy import Conflict, Decision, Skip, Upload
-from .report import Action, FileRecord, build_report, write_report
-from .selection import ProjectRef, select_files
-from .settings import PublishOptions, Repository
+from .options import ProjectRef, PublishOptions, Repository
 
 if TYPE_CHECKING:
+    from ._distribution import Distribution
     from ._httpx import httpx
-    from .distribution import Distribution
 
-__all__ = ["PublishResult", "publish"]
+__all__ = ["PENDING", "PlannedFile", "PublishResult", "publish"]
+
+# The reason of a record whose upload has not happened yet; settled when the run ends.
+PENDING = "pending upload"
+
+
+@dataclass
+class PlannedFile:
+    """A local file, its record in the report, and the decision the check made for it."""
+
+    dist: Distribution
+    record: FileRecord
+    decision: Decision | None = None
 
 
 @dataclass
@@ -161,8 +176,8 @@ class _Run:
             # First of all: a report that cannot be written fails the run before anything is read or sent.
             from dataclasses import replace
 
+            from ._report import check_report_path
             from .errors import UsageError
-            from .report import check_report_path
 
             try:
                 check_report_path(self.options.report_path)
@@ -185,10 +200,10 @@ class _Run:
             self.prefetch.close()
 
     def _check_and_upload(self, planned: list[PlannedFile]) -> None:
-        from .checker import IndexChecker
-        from .client import make_client
-        from .uploader import Uploader
-        from .urls import redact
+        from ._http_client import make_client
+        from ._index_check import IndexChecker
+        from ._uploads import Uploader
+        from ._urls import redact
 
         with make_client(self.repository, connections=max(self.options.jobs, 8)) as client:
             self.check_url = self._resolve_check_url(client)
@@ -205,20 +220,24 @@ class _Run:
             uploads = [item for item in planned if isinstance(item.decision, Upload)]
             skipped = sum(isinstance(item.decision, Skip) for item in planned)
             names = tuple(item.dist.filename for item in uploads)
-            differing = sum(
+            existing = sum(
                 isinstance(item.decision, Skip) and item.decision.kind == "existing" for item in planned
             )
-            self.emit(PlanReady(names, skipped, len(conflicts), self.options.dry_run, differing=differing))
+            self.emit(
+                PlanReady(names, skipped, len(conflicts), self.options.dry_run, skipped_existing=existing)
+            )
             if conflicts:
                 # Every file the conflict holds back is named, whichever project it belongs to (a monorepo
                 # run is one unit): in the output, in the report's reasons and in the error.
                 first = conflicts[0].dist.filename
-                cause = first if len(conflicts) == 1 else f"{first} and {len(conflicts) - 1} more"
-                reason = f"held back: not uploaded because {cause} conflicts with the index"
                 for item in uploads:
-                    item.record.reason = reason
-                    self.emit(Notice(f"{item.dist.filename}: {reason}", "warning"))
-                raise ConflictError([item.dist.filename for item in conflicts], held_back=names)
+                    held_back = FileHeldBack(item.dist.filename, first, len(conflicts))
+                    item.record.reason = held_back.reason
+                    self.emit(held_back)
+                raise ConflictError(
+                    [item.decision.comparison for item in conflicts if isinstance(item.decision, Conflict)],
+                    held_back=names,
+                )
             if self.options.dry_run:
                 for item in uploads:
                     item.record.action = "uploaded"
@@ -235,7 +254,7 @@ class _Run:
             if key in seen:
                 problems.append(InvalidDistribution(str(path), f"given more than once (as {seen[key]})"))
             seen.setdefault(key, str(path))
-        from .distribution import Distribution
+        from ._distribution import Distribution
 
         # One after the other: reading an archive's directory and metadata is Python work under the GIL,
         # so threads only add hand-offs (400 wheels of 16 KiB: 63 ms serially, 135 ms on two threads).
@@ -253,9 +272,8 @@ class _Run:
                 problems.append(InvalidDistribution(str(dist.path), reason))
         if problems:
             # With one bad file the run's error line says the same thing: no need to print it twice.
-            level: Level = "error" if len(problems) > 1 else "debug"
             for problem in problems:
-                self.emit(FileInvalid(problem.path, problem.reason, level))
+                self.emit(FileInvalid(problem.path, problem.reason, alone=len(problems) == 1))
                 name = Path(problem.path).name
                 self.records.append(
                     FileRecord(problem.path, name, None, None, None, "failed", problem.reason)
@@ -271,8 +289,8 @@ class _Run:
         return planned
 
     def _resolve_check_url(self, client: httpx.Client) -> str:
-        from .client import basic_auth
-        from .urls import check_url_for, devpi_check_url, redact
+        from ._http_client import basic_auth
+        from ._urls import check_url_for, devpi_check_url, redact
 
         if self.repository.check_url:
             return self.repository.check_url
@@ -280,50 +298,33 @@ class _Run:
         devpi = devpi_check_url(self.repository.upload_url)
         if devpi is not None and _exists(client, devpi, basic_auth(self.repository), self.repository.timeout):
             derived = devpi
-        self.emit(Notice(f"checking the index at {redact(derived)} (derived from the upload URL)", "debug"))
+        self.emit(CheckUrlDerived(redact(derived)))
         return derived
 
     def _warn_about_transport(self, check_url: str) -> None:
         from ._httpx import httpx
-        from .urls import is_loopback, redact, same_origin
+        from ._urls import is_loopback, redact, same_origin
 
         url = httpx.URL(self.repository.upload_url)
         if self.repository.password and url.scheme == "http" and not is_loopback(url):
-            self.emit(
-                Notice(
-                    f"credentials will be sent over plain HTTP to {url.host}: anyone on the network can read "
-                    "them; use https",
-                    "warning",
-                )
-            )
+            self.emit(PlainHttpCredentials(url.host))
         if not same_origin(check_url, self.repository.upload_url):
-            own = (
-                "with the credentials in its URL" if httpx.URL(check_url).userinfo else "without credentials"
-            )
-            self.emit(
-                Notice(
-                    f"the check URL {redact(check_url)} is on another origin than the upload URL: "
-                    f"it is read {own}",
-                    "debug",
-                )
-            )
+            own_credentials = bool(httpx.URL(check_url).userinfo)
+            self.emit(CheckUrlOnOtherOrigin(redact(check_url), own_credentials))
 
     def _apply(self, item: PlannedFile, decision: Decision) -> None:
         record = item.record
         if isinstance(decision, Upload):
             record.action, record.reason = "failed", PENDING
             return
-        record.index_hash = f"{decision.remote.algorithm}:{decision.remote.digest}"
+        record.index_hash = decision.comparison.index_hash
         record.reason = decision.reason
         if isinstance(decision, Conflict):
             record.action = "conflict"
-            self.emit(FileConflict(item.dist.filename, decision.reason))
-        elif decision.kind == "existing":
-            record.action = "skipped-existing"
-            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, "warning"))
+            self.emit(FileConflict(item.dist.filename, decision.reason, decision.comparison))
         else:
-            record.action = "skipped-identical"
-            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason))
+            record.action = _SKIPPED[decision.kind]
+            self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, decision.comparison))
 
     def finish(self, exit_code: int, *, interrupted: bool = False) -> None:
         """Settle the records, write the report if asked for, and send Finished.
@@ -349,7 +350,7 @@ class _Run:
                 record.reason = f"not uploaded: the run {stopped} before uploading"
         if self.options.report_path is not None:
             try:
-                from .urls import redact
+                from ._urls import redact
 
                 repository_url = redact(self.repository.upload_url)
                 check_url = redact(self.check_url) if self.check_url else None
@@ -366,8 +367,7 @@ class _Run:
             try:
                 write_report(self.options.report_path, report)
             except OSError as exc:
-                where = self.options.report_path
-                self.emit(Notice(f"{where}: cannot write the report: {exc.strerror or exc}", "error"))
+                self.emit(ReportNotWritten(str(self.options.report_path), str(exc.strerror or exc)))
         counts = Counter(record.action for record in self.records)
         self.emit(
             Finished(
@@ -378,9 +378,13 @@ class _Run:
                 ignored=counts["ignored"],
                 dry_run=self.options.dry_run,
                 exit_code=exit_code,
-                skipped_different=counts["skipped-existing"],
+                skipped_existing=counts["skipped-existing"],
             )
         )
+
+
+# The report's action for each kind of skip.
+_SKIPPED: dict[SkipKind, Action] = {"identical": "skipped-identical", "existing": "skipped-existing"}
 
 
 def _upload_order(filename: str) -> tuple[bool, str]:
@@ -395,13 +399,13 @@ def _load_stack() -> None:
     after hashing has started, so a missing or broken dependency is reported the same way from here.
     """
     try:
-        from . import checker, distribution, uploader  # noqa: F401
+        from . import _distribution, _index_check, _uploads  # noqa: F401
     except ImportError as exc:
         raise PublishError(f"publish-plugins cannot load its core: {exc}") from None
 
 
 def _read(path: Path) -> Distribution | InvalidDistribution:
-    from .distribution import DistributionError, read_distribution
+    from ._distribution import DistributionError, read_distribution
 
     try:
         dist = read_distribution(path)

@@ -1,0 +1,188 @@
+"""The hatch front end's options (``-o KEY[=VALUE]`` and both config tables), merged without hatch.
+
+``collect_settings`` imports no hatch: these tests run in the main venv. hatch's own flags come from its
+click context, which a direct call does not have (so none are given here). The same rules through the real ``hatch publish`` are in
+tests/e2e/test_hatch.py and tests/e2e/test_bad_settings.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from publish_plugins.errors import UsageError
+from publish_plugins.frontends.hatch_settings import KNOWN_KEYS, Settings, collect_settings
+
+# hatch's flags are read through click, hatch's CLI library: here in the dev venv (mkdocs brings it) and in
+# the hatch venv, not in the bare test environment of `make test-dist`.
+pytest.importorskip("click")
+
+ROOT = Path("/work/project")
+CONFIG = "/home/user/.config/hatch/config.toml"
+PYPROJECT = f"[tool.hatch.publish.safe] in {ROOT / 'pyproject.toml'}"
+HATCH_CONFIG = f"[publish.safe] in {CONFIG}"
+
+
+def collect(
+    options: dict[str, Any] | None = None,
+    project: dict[str, Any] | None = None,
+    plugin: dict[str, Any] | None = None,
+) -> Settings:
+    """``-o`` options, ``[tool.hatch.publish.safe]`` of pyproject.toml, ``[publish.safe]`` of hatch's config."""
+    return collect_settings(options or {}, project or {}, plugin or {}, root=ROOT, config_file=CONFIG)
+
+
+def refused(message: str, **sources: dict[str, Any]) -> UsageError:
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        collect(**sources)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def test_nothing_given_is_the_defaults() -> None:
+    assert collect() == Settings()
+    assert collect().value("repo") is None
+
+
+def test_the_first_source_wins_and_is_named() -> None:
+    """``-o`` over pyproject.toml over hatch's config; each value remembers where it was set."""
+    everywhere = collect({"repo": "from-option"}, {"repo": "from-pyproject"}, {"repo": "from-config"})
+    assert everywhere.value("repo") == "from-option"
+    assert everywhere.given["repo"].where == "-o repo"
+    below = collect(None, {"repo": "from-pyproject"}, {"repo": "from-config"})
+    assert below.value("repo") == "from-pyproject"
+    assert below.given["repo"].where == f"'repo' in {PYPROJECT}"
+    last = collect(None, None, {"repo": "from-config", "jobs": 2})
+    assert (last.value("repo"), last.given["repo"].where, last.jobs) == (
+        "from-config",
+        f"'repo' in {HATCH_CONFIG}",
+        2,
+    )
+
+
+# ---- booleans and numbers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ({"options": {"skip-existing": ""}}, True),  # what hatch passes for a bare `-o skip-existing`
+        ({"options": {"skip-existing": "YES"}}, True),
+        ({"options": {"skip-existing": " on "}}, True),
+        ({"options": {"skip-existing": "1"}}, True),
+        ({"options": {"skip-existing": "false"}}, False),
+        ({"options": {"skip-existing": "No"}}, False),
+        ({"options": {"skip-existing": "0"}}, False),
+        ({"project": {"skip-existing": True}}, True),
+        ({"project": {"skip-existing": False}}, False),
+        ({"plugin": {"skip-existing": "true"}}, True),
+    ],
+)
+def test_boolean_words(sources: dict[str, dict[str, Any]], expected: bool) -> None:
+    assert collect(**sources).skip_existing is expected
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (
+            {"options": {"dry-run": "maybe"}},
+            "-o dry-run: expected true or false (or 1/0, yes/no), got 'maybe'",
+        ),
+        # An empty string in a file is a mistake, not the bare `-o KEY` that "" means on the command line.
+        ({"project": {"skip-existing": ""}}, f"'skip-existing' in {PYPROJECT}: expected true or false"),
+        ({"plugin": {"skip_existing": 1}}, f"'skip_existing' in {HATCH_CONFIG}: expected true or false"),
+    ],
+)
+def test_other_boolean_values_are_usage_errors(sources: dict[str, dict[str, Any]], message: str) -> None:
+    refused(message, **sources)
+
+
+@pytest.mark.parametrize(("value", "jobs"), [("3", 3), (" 4 ", 4), (2, 2)])
+def test_jobs(value: object, jobs: int) -> None:
+    assert collect({"jobs": value}).jobs == jobs
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1.5", "", 0, 2.5, True])
+def test_jobs_that_are_not_a_whole_number_of_at_least_one(value: object) -> None:
+    refused(f"-o jobs: expected a whole number of at least 1, got {value!r}", options={"jobs": value})
+
+
+# ---- keys ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["skip_existing", "Skip-Existing", " skip-existing "])
+def test_keys_are_taken_as_hatch_users_spell_them(key: str) -> None:
+    assert collect({key: "true"}).skip_existing is True
+    assert collect(None, {key: True}).skip_existing is True
+
+
+@pytest.mark.parametrize(
+    ("sources", "label"),
+    [
+        ({"options": {"frobnicate": "1"}}, "-o frobnicate"),
+        ({"options": {"disable": "true"}}, "-o disable"),
+        ({"project": {"jbos": 2}}, f"'jbos' in {PYPROJECT}"),
+        ({"plugin": {"password": "x"}}, f"'password' in {HATCH_CONFIG}"),
+    ],
+)
+def test_unknown_keys_are_usage_errors_listing_the_known_ones(
+    sources: dict[str, dict[str, Any]], label: str
+) -> None:
+    error = refused(f"{label}: unknown option; the safe publisher takes ", **sources)
+    assert ", ".join(sorted(KNOWN_KEYS)) in str(error)
+
+
+def test_hatchs_own_keys_are_not_ours() -> None:
+    """hatch puts ``no_prompt`` and ``initialize_auth`` in the options, and reads ``disable`` from every
+    publisher table: none of them is an unknown option."""
+    assert (
+        collect({"no_prompt": True, "initialize_auth": False}, {"disable": False}, {"disable": True})
+        == Settings()
+    )
+
+
+# ---- text and paths --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "usage"),
+    [
+        ("report", "-o report=FILE"),
+        ("repo", "-o repo=NAME-or-URL"),
+        ("check-url", "-o check-url=URL"),
+        ("user", "-o user=VALUE"),
+    ],
+)
+def test_an_empty_value_says_how_to_give_one(key: str, usage: str) -> None:
+    refused(f"-o {key}: needs a value ({usage})", options={key: ""})
+
+
+def test_a_value_that_is_not_text_is_refused_without_echoing_it() -> None:
+    error = refused(f"'auth' in {HATCH_CONFIG}: must be a string", plugin={"auth": 271828})
+    assert "271828" not in str(error)
+
+
+def test_relative_paths_in_pyproject_are_taken_from_the_project() -> None:
+    """A path in pyproject.toml means the same from any folder; one on the command line is the user's own."""
+    from_pyproject = collect(None, {"report": "build/publish.json", "ca-cert": "certs/ca.pem"})
+    assert from_pyproject.value("report") == str(ROOT / "build" / "publish.json")
+    assert from_pyproject.value("ca-cert") == str(ROOT / "certs" / "ca.pem")
+    assert collect({"report": "build/publish.json"}).value("report") == "build/publish.json"
+    assert collect(None, None, {"client-cert": "client.pem"}).value("client-cert") == "client.pem"
+    assert collect(None, {"report": "/var/log/publish.json"}).value("report") == "/var/log/publish.json"
+
+
+def test_paths_expand_the_home_folder_and_text_is_kept_as_given() -> None:
+    settings = collect({"client-key": "~/keys/client.pem"}, {"check-url": "simple/"})
+    assert settings.value("client-key") == str(Path.home() / "keys" / "client.pem")
+    assert settings.value("check-url") == "simple/"
+
+
+def test_a_password_in_pyproject_is_noticed() -> None:
+    """A password in a file that is usually committed: the front end warns about it."""
+    assert collect(None, {"auth": "secret"}).auth_in_pyproject is True
+    assert collect({"auth": "secret"}, None, {"auth": "secret"}).auth_in_pyproject is False
