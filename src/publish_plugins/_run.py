@@ -73,7 +73,6 @@ class PublishResult:
     """What a finished run did; ``records`` hold one entry per file, in the order they were taken."""
 
     records: list[FileRecord]
-    exit_code: int
     check_url: str | None = None
 
     def count(self, action: Action) -> int:
@@ -123,7 +122,7 @@ def publish(
             raise
         signals.disarm()
         run.finish(EXIT_OK)
-    return PublishResult(run.records, EXIT_OK, run.check_url)
+    return PublishResult(run.records, run.check_url)
 
 
 def _masking(listener: EventListener, secrets: tuple[str, ...]) -> EventListener:

@@ -279,14 +279,21 @@ def test_repository_secrets_are_every_form_an_index_may_echo() -> None:
 # ---- ~/.pypirc repositories ----------------------------------------------------------------------------
 
 
-def test_read_pypirc_takes_url_and_credentials_from_the_section(tmp_path: Path) -> None:
+def _read_pypirc(name: str, path: Path, monkeypatch: pytest.MonkeyPatch) -> PypircRepository:
+    monkeypatch.setenv("PYPIRC", str(path))
+    return read_pypirc(name)
+
+
+def test_read_pypirc_takes_url_and_credentials_from_the_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pypirc = tmp_path / ".pypirc"
     pypirc.write_text(
         "[distutils]\nindex-servers = private\n\n"
         f"[private]\nrepository = https://pypi.internal.example/legacy/\nusername = alice\npassword = {SECRET}\n"
     )
-    repository = read_pypirc("private", pypirc)
-    assert repository == PypircRepository("private", "https://pypi.internal.example/legacy/", "alice", SECRET)
+    repository = _read_pypirc("private", pypirc, monkeypatch)
+    assert repository == PypircRepository("https://pypi.internal.example/legacy/", "alice", SECRET)
     assert SECRET not in repr(repository)
 
 
@@ -294,31 +301,35 @@ def test_read_pypirc_takes_url_and_credentials_from_the_section(tmp_path: Path) 
     ("name", "url"),
     [("pypi", "https://upload.pypi.org/legacy/"), ("testpypi", "https://test.pypi.org/legacy/")],
 )
-def test_pypi_and_testpypi_need_no_url(tmp_path: Path, name: str, url: str) -> None:
+def test_pypi_and_testpypi_need_no_url(
+    tmp_path: Path, name: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As in twine: the two public indexes work without a section, and a section may leave the URL out."""
-    assert read_pypirc(name, tmp_path / "no-such-file") == PypircRepository(name, url)
+    assert _read_pypirc(name, tmp_path / "no-such-file", monkeypatch) == PypircRepository(url)
     pypirc = tmp_path / ".pypirc"
     pypirc.write_text(f"[{name}]\nusername = __token__\npassword = {SECRET}\n")
-    assert read_pypirc(name, pypirc) == PypircRepository(name, url, "__token__", SECRET)
+    assert _read_pypirc(name, pypirc, monkeypatch) == PypircRepository(url, "__token__", SECRET)
 
 
-def test_read_pypirc_refuses_a_section_without_url(tmp_path: Path) -> None:
+def test_read_pypirc_refuses_a_section_without_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pypirc = tmp_path / ".pypirc"
     pypirc.write_text(f"[private]\nusername = alice\npassword = {SECRET}\n")
     with pytest.raises(UsageError, match=re.escape(f"{pypirc}: [private] has no 'repository' URL")) as info:
-        read_pypirc("private", pypirc)
+        _read_pypirc("private", pypirc, monkeypatch)
     assert info.value.exit_code == 2
     assert SECRET not in str(info.value)
 
 
-def test_read_pypirc_says_where_it_looked_for_an_undefined_name(tmp_path: Path) -> None:
+def test_read_pypirc_says_where_it_looked_for_an_undefined_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pypirc = tmp_path / ".pypirc"
     pypirc.write_text("[other]\nrepository = https://other.example/legacy/\n")
     with pytest.raises(UsageError, match=re.escape(f"repository 'nope' is not defined in {pypirc}")):
-        read_pypirc("nope", pypirc)
+        _read_pypirc("nope", pypirc, monkeypatch)
     missing = tmp_path / "missing.pypirc"
     with pytest.raises(UsageError, match=re.escape(f"not defined in {missing} (the file does not exist)")):
-        read_pypirc("nope", missing)
+        _read_pypirc("nope", missing, monkeypatch)
 
 
 # ---- the report path --------------------------------------------------------------------------------

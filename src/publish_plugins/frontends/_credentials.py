@@ -20,15 +20,15 @@ _DEFAULT_URLS = {
 
 @dataclass(frozen=True)
 class PypircRepository:
-    name: str
     url: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
 
-def read_pypirc(name: str, path: Path | None = None) -> PypircRepository:
-    """The ``[name]`` section of ``~/.pypirc`` (``pypi`` and ``testpypi`` work without a section)."""
-    path = path or Path(os.environ.get("PYPIRC", Path.home() / ".pypirc"))
+def read_pypirc(name: str) -> PypircRepository:
+    """The ``[name]`` section of ``~/.pypirc``, or of the file ``PYPIRC`` names, as twine reads it
+    (``pypi`` and ``testpypi`` work without a section)."""
+    path = Path(os.environ.get("PYPIRC", Path.home() / ".pypirc"))
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
@@ -40,9 +40,9 @@ def read_pypirc(name: str, path: Path | None = None) -> PypircRepository:
         if not url:
             raise UsageError(f"{path}: [{name}] has no 'repository' URL")
         validate_url(url, what=f"'repository' in [{name}] of {path}")
-        return PypircRepository(name, url, section.get("username"), section.get("password"))
+        return PypircRepository(url, section.get("username"), section.get("password"))
     if name in _DEFAULT_URLS:
-        return PypircRepository(name, _DEFAULT_URLS[name])
+        return PypircRepository(_DEFAULT_URLS[name])
     where = f"{path}" if path.exists() else f"{path} (the file does not exist)"
     raise UsageError(f"repository {name!r} is not defined in {where}")
 
