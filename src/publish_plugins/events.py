@@ -130,7 +130,7 @@ class PlainHttpCredentials(Notice):
 
 @dataclass(frozen=True, slots=True)
 class RootlessIndex(Notice):
-    """The index serves no root page (GitLab, Gitea …): the check URL is taken as given."""
+    """The index serves no root page (Gitea, Forgejo): the check URL is taken as given, not verified."""
 
     check_url: str
 
