@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import DistFactory
+from tests.support.oidc import FakeGitHubTokenService, FakePyPI
 from tests.support.origin import RecordingServer, recording_server
 from tests.support.proxy import FaultProxy, started_proxies
 from tests.support.servers import DevpiIndex, DevpiServer, HashAlgo, Index, PypiServer, free_port
@@ -212,3 +213,28 @@ def host_venv_bin(name: str) -> Path:
 def host_venv() -> Callable[[str], Path]:
     """``host_venv("pdm")`` → the bin folder of the PDM host venv; fails (never skips) when missing."""
     return host_venv_bin
+
+
+# ---- trusted publishing (OIDC) ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def github_oidc() -> Iterator[FakeGitHubTokenService]:
+    """GitHub Actions' OIDC token endpoint on 127.0.0.1; ``github_oidc.env()`` gives a job's variables."""
+    with FakeGitHubTokenService() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def fake_pypi_server(pypiserver_factory: PypiServerFactory) -> Iterator[FakePyPI]:
+    """The session's :class:`FakePyPI`, in front of its own pypiserver; tests take ``fake_pypi``."""
+    with FakePyPI(pypiserver_factory()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_pypi(fake_pypi_server: FakePyPI) -> FakePyPI:
+    """PyPI with trusted publishing (audience, mint-token, token-only uploads), settings reset for this
+    test; files stay: upload under ``unique_name``."""
+    fake_pypi_server.reset()
+    return fake_pypi_server

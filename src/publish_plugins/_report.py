@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ __all__ = [
     "ACTIONS",
     "SCHEMA_VERSION",
     "Action",
+    "AttestationRecord",
     "FileRecord",
     "build_report",
     "check_report_path",
@@ -36,6 +37,15 @@ ACTIONS: tuple[Action, ...] = (
 
 
 @dataclass
+class AttestationRecord:
+    """One PEP 740 attestation of a file, and whether it went to the index with the file."""
+
+    path: str
+    predicate_type: str
+    sent: bool = False
+
+
+@dataclass
 class FileRecord:
     """What happened to one file. ``index_hash`` is ``algorithm:hex`` of the index's copy, when it has one."""
 
@@ -47,6 +57,7 @@ class FileRecord:
     action: Action
     reason: str
     index_hash: str | None = None
+    attestations: list[AttestationRecord] = field(default_factory=list)
 
 
 def build_report(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import _cancel
 from ._hashing import DigestPrefetch
 from ._policy import Conflict, Decision, Skip, Upload
-from ._report import Action, FileRecord, build_report, write_report
+from ._report import Action, AttestationRecord, FileRecord, build_report, write_report
 from ._selection import select_files
 from ._text import mask_secrets
 from .errors import (
@@ -30,6 +30,7 @@ from .errors import (
     PublishError,
 )
 from .events import (
+    AttestationsNotSent,
     CheckingIndex,
     CheckUrlDerived,
     CheckUrlOnOtherOrigin,
@@ -50,10 +51,11 @@ from .events import (
 from .options import ProjectRef, PublishOptions, Repository
 
 if TYPE_CHECKING:
+    from ._attestations import Attestation
     from ._distribution import Distribution
     from ._httpx import httpx
 
-__all__ = ["PENDING", "PlannedFile", "PublishResult", "publish"]
+__all__ = ["PENDING", "PlannedFile", "PublishResult", "attestations_not_sent", "publish"]
 
 # The reason of a record whose upload has not happened yet; settled when the run ends.
 PENDING = "pending upload"
@@ -66,6 +68,7 @@ class PlannedFile:
     dist: Distribution
     record: FileRecord
     decision: Decision | None = None
+    attestations: list[Attestation] = field(default_factory=list)
 
 
 @dataclass
@@ -97,7 +100,8 @@ def publish(
     once the report is written. Called in the main thread, it handles both signals itself while it runs
     (unless they are ignored or handled by someone else) and restores the previous handlers afterwards.
     """
-    run = _Run(repository, options or PublishOptions(), _masking(on_event, repository.secrets))
+    secrets = list(repository.secrets)  # grows as the run meets secrets: a CI's OIDC token, a minted token
+    run = _Run(repository, options or PublishOptions(), _masking(on_event, secrets), secrets)
     cancellation = _cancel.Cancellation()
     with _cancel.running(cancellation), _cancel.handle_signals(cancellation) as signals:
         try:
@@ -114,7 +118,7 @@ def publish(
                 run.finish(exc.exit_code)
                 # An index may echo a credential in a reason phrase or an error page: never print it.
                 exc.args = tuple(
-                    mask_secrets(arg, repository.secrets) if isinstance(arg, str) else arg for arg in exc.args
+                    mask_secrets(arg, tuple(secrets)) if isinstance(arg, str) else arg for arg in exc.args
                 )
                 raise
             cancellation.cancel()
@@ -125,17 +129,19 @@ def publish(
     return PublishResult(run.records, run.check_url)
 
 
-def _masking(listener: EventListener, secrets: tuple[str, ...]) -> EventListener:
-    """``listener`` receiving events whose text fields have every form of the password masked."""
-    if not secrets:
-        return listener
+def _masking(listener: EventListener, secrets: list[str]) -> EventListener:
+    """``listener`` receiving events whose text fields have every secret of the run masked (``secrets`` may
+    grow while the run goes on)."""
 
     def emit(event: Event) -> None:
+        if not secrets:
+            listener(event)
+            return
         changes: dict[str, Any] = {}
         for item in dataclasses.fields(event):
             value = getattr(event, item.name)
             if isinstance(value, str) and any(secret in value for secret in secrets):
-                changes[item.name] = mask_secrets(value, secrets)
+                changes[item.name] = mask_secrets(value, tuple(secrets))
         listener(dataclasses.replace(event, **changes) if changes else event)
 
     return emit
@@ -165,10 +171,12 @@ class _Run:
     repository: Repository
     options: PublishOptions
     emit: EventListener
+    secrets: list[str] = field(default_factory=list)  # every secret to mask in messages and the report
     records: list[FileRecord] = field(default_factory=list)
     check_url: str | None = None
     prefetch: DigestPrefetch | None = None
     planned: list[PlannedFile] = field(default_factory=list)
+    attestation_files: list[Path] = field(default_factory=list)  # named among the paths or in dist/
 
     def execute(self, paths: list[Path], *, project: ProjectRef | None, dist_dir: Path) -> None:
         if self.options.report_path is not None:
@@ -184,6 +192,7 @@ class _Run:
                 self.options = replace(self.options, report_path=None)  # finish() must not try it again
                 raise
         selection = select_files(paths, dist_dir=dist_dir, project=project)
+        self.attestation_files = selection.attestations
         for path, reason in selection.ignored:
             self.records.append(FileRecord(path, Path(path).name, None, None, None, "ignored", reason))
             self.emit(FileIgnored(path, reason))
@@ -242,7 +251,20 @@ class _Run:
                     item.record.action = "uploaded"
                     item.record.reason = "dry run: would be uploaded, not on the index"
                 return
-            Uploader(client, self.repository, self.options, checker, self.emit).upload_all(uploads)
+            from ._trusted_publishing import UploadCredentials
+
+            credentials = UploadCredentials(
+                client, self.repository, emit=self.emit, add_secrets=self._add_secrets
+            )
+            if uploads:
+                credentials.prepare()  # after the plan: a run that uploads nothing mints nothing
+            uploader = Uploader(
+                client, self.repository, self.options, checker, self.emit, credentials=credentials
+            )
+            uploader.upload_all(uploads)
+
+    def _add_secrets(self, forms: tuple[str, ...]) -> None:
+        self.secrets.extend(form for form in forms if form and form not in self.secrets)
 
     def _read_all(self, paths: list[Path]) -> list[PlannedFile]:
         """Read and validate every file before anything is sent; collect every problem, then refuse."""
@@ -269,23 +291,62 @@ class _Run:
             if other is not dist:
                 reason = f"the same distribution as {other.path} ({dist.identity})"
                 problems.append(InvalidDistribution(str(dist.path), reason))
+        attestations = self._read_attestations(dists, problems) if not problems else {}
         if problems:
-            # With one bad file the run's error line says the same thing: no need to print it twice.
-            for problem in problems:
-                self.emit(FileInvalid(problem.path, problem.reason, alone=len(problems) == 1))
-                name = Path(problem.path).name
-                self.records.append(
-                    FileRecord(problem.path, name, None, None, None, "failed", problem.reason)
-                )
-            raise InvalidDistributions(problems)
+            self._refuse(problems)
         dists.sort(key=lambda dist: _upload_order(dist.filename))
         planned = []
         for dist in dists:
             record = FileRecord(str(dist.path), dist.filename, dist.project, dist.version, None, "failed", "")
+            found = attestations.get(dist.path, [])
+            record.attestations = [AttestationRecord(str(item.path), item.predicate_type) for item in found]
             self.records.append(record)
-            planned.append(PlannedFile(dist, record))
+            planned.append(PlannedFile(dist, record, attestations=found))
         self.planned = planned
         return planned
+
+    def _read_attestations(
+        self, dists: list[Distribution], problems: list[InvalidDistribution]
+    ) -> dict[Path, list[Attestation]]:
+        """Each file's attestations, checked against it (problems to ``problems``); the attestation files
+        named or found with no distribution of this run beside them are listed as ignored."""
+        from ._attestations import attestation_paths, attested_filename, read_attestations
+
+        found: dict[Path, list[Attestation]] = {}
+        used: set[Path] = set()
+        if self.options.attestations:
+            for dist in dists:
+                paths = attestation_paths(dist.path)
+                used.update(path.resolve() for path in paths)
+                if paths:
+                    good, bad = read_attestations(
+                        paths, dist_path=dist.path, filename=dist.filename, sha256=dist.sha256
+                    )
+                    found[dist.path] = good
+                    problems.extend(bad)
+        for path in self.attestation_files:
+            if path.resolve() in used:
+                continue
+            if not self.options.attestations:
+                reason = "attestations are turned off for this run"
+            else:
+                target = attested_filename(path)
+                beside = path.parent / target if target else None
+                if beside is not None and beside.is_file():
+                    reason = f"an attestation of {target}, which this run does not publish"
+                else:
+                    reason = "an attestation with no distribution beside it"
+            self.records.append(FileRecord(str(path), path.name, None, None, None, "ignored", reason))
+            self.emit(FileIgnored(str(path), reason))
+        return found
+
+    def _refuse(self, problems: list[InvalidDistribution]) -> None:
+        # With one bad file the run's error line says the same thing: no need to print it twice.
+        for problem in problems:
+            self.emit(FileInvalid(problem.path, problem.reason, alone=len(problems) == 1))
+            name = Path(problem.path).name
+            self.records.append(FileRecord(problem.path, name, None, None, None, "failed", problem.reason))
+        raise InvalidDistributions(problems)
 
     def _resolve_check_url(self, client: httpx.Client) -> str:
         from ._http_client import basic_auth
@@ -324,6 +385,7 @@ class _Run:
         else:
             record.action = _SKIPPED[decision.kind]
             self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, decision.comparison))
+            attestations_not_sent(item, self.emit)
 
     def finish(self, exit_code: int, *, interrupted: bool = False) -> None:
         """Settle the records, write the report if asked for, and send Finished.
@@ -331,7 +393,7 @@ class _Run:
         ``interrupted``: the run did not end on its own (a signal, exit 130/143): hash nothing more.
         """
         for record in self.records:
-            record.reason = mask_secrets(record.reason, self.repository.secrets)
+            record.reason = mask_secrets(record.reason, tuple(self.secrets))
         for item in self.planned:
             if item.record.sha256 is None:
                 item.record.sha256 = item.dist.known_sha256()
@@ -380,6 +442,14 @@ class _Run:
                 skipped_existing=counts["skipped-existing"],
             )
         )
+
+
+def attestations_not_sent(item: PlannedFile, emit: EventListener) -> None:
+    """A skipped file's attestations stay unsent (the legacy API cannot attach them): say so, and why."""
+    if item.attestations:
+        notice = AttestationsNotSent(item.dist.filename, len(item.attestations))
+        item.record.reason += f"; {notice.message.split(': ', 1)[1]}"
+        emit(notice)
 
 
 # The report's action for each kind of skip.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from ._attestations import ATTESTATION_SUFFIX
 from ._identity import is_distribution_filename, remote_identity_of
 from .errors import UsageError
 from .options import ProjectRef
@@ -18,6 +19,9 @@ __all__ = ["Selection", "select_files"]
 class Selection:
     files: list[Path] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Attestation files met among the paths (<file>.<kind>.attestation): each goes with its distribution,
+    # which the run looks for beside it; the others are listed as ignored once the files are read.
+    attestations: list[Path] = field(default_factory=list)
 
 
 def select_files(paths: list[Path], *, dist_dir: Path, project: ProjectRef | None) -> Selection:
@@ -31,6 +35,8 @@ def select_files(paths: list[Path], *, dist_dir: Path, project: ProjectRef | Non
         for path in paths:
             if path.is_dir() and not is_distribution_filename(path.name):
                 _take_folder(path, selection, project=None)
+            elif path.name.endswith(ATTESTATION_SUFFIX) and path.is_file():
+                selection.attestations.append(path)
             elif is_distribution_filename(path.name) or not path.exists():
                 selection.files.append(path)
             else:
@@ -48,6 +54,9 @@ def select_files(paths: list[Path], *, dist_dir: Path, project: ProjectRef | Non
 def _take_folder(folder: Path, selection: Selection, *, project: ProjectRef | None) -> None:
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not is_distribution_filename(path.name):
+            continue
+        if path.name.endswith(ATTESTATION_SUFFIX):
+            selection.attestations.append(path)
             continue
         if not is_distribution_filename(path.name):
             selection.ignored.append((str(path), "not a distribution file"))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from . import _cancel
+from ._attestations import form_value
 from ._distribution import Distribution, upload_form_fields
 from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
@@ -20,7 +21,8 @@ from ._index_check import IndexChecker
 from ._policy import Conflict, Decision, Skip, Upload
 from ._report import Action
 from ._retry import RETRYABLE_STATUS, Retrier, TryAgain, is_retryable_error
-from ._run import PENDING, PlannedFile
+from ._run import PENDING, PlannedFile, attestations_not_sent
+from ._trusted_publishing import UploadCredentials
 from ._upload_request import FileChangedError, UploadBody, send_upload, server_message
 from ._urls import redact
 from .errors import ConflictError, PublishError, UploadFailed
@@ -59,13 +61,15 @@ class Uploader:
         options: PublishOptions,
         checker: IndexChecker,
         emit: EventListener,
+        *,
+        credentials: UploadCredentials | None = None,
     ) -> None:
         self.client = client
         self.repository = repository
         self.options = options
         self.checker = checker
         self._listener = emit
-        self.auth = basic_auth(repository)
+        self.credentials = credentials
         self._stop = threading.Event()
         self.cancellation = _cancel.current()
         # Records are settled under this lock; once an interrupted run has settled them (and may be writing
@@ -165,9 +169,15 @@ class Uploader:
             return exc
         return None
 
+    def _auth(self) -> httpx.Auth | None:
+        # Per attempt: a minted token is renewed before it expires (trusted publishing).
+        return self.credentials.auth() if self.credentials is not None else basic_auth(self.repository)
+
     def _upload_one(self, item: PlannedFile) -> None:
         dist = item.dist
         fields = upload_form_fields(dist)
+        if item.attestations:
+            fields.append(("attestations", form_value(item.attestations)))
 
         def send(_tries: int) -> None:
             self._now(item, _SENDING)
@@ -177,7 +187,7 @@ class Uploader:
                 body = UploadBody(
                     dist, fields, on_progress=self._progress(dist), cancellation=self.cancellation
                 )
-                response = send_upload(self.client, self.repository.upload_url, body, auth=self.auth)
+                response = send_upload(self.client, self.repository.upload_url, body, auth=self._auth())
             except FileChangedError as exc:
                 raise UploadFailed(
                     f"{dist.path}: {exc}; the server did not receive a complete file", filename=dist.filename
@@ -191,7 +201,9 @@ class Uploader:
             else:
                 if response.is_success:
                     if self._record(item, "uploaded", "uploaded"):
-                        self.emit(FileUploaded(dist.filename, dist.size))
+                        for attestation in item.record.attestations:
+                            attestation.sent = True
+                        self.emit(FileUploaded(dist.filename, dist.size, len(item.attestations)))
                     return
                 if response.is_redirect:
                     location = redact(response.headers.get("Location", "?"))
@@ -233,8 +245,13 @@ class Uploader:
         where = redact(self.repository.upload_url)
         name = item.dist.filename
         if status in (401, 403):
-            if self.auth is None:
+            credentials = self.credentials
+            if credentials is not None and credentials.minted:
+                advice = f"{where} refused the upload token minted by trusted publishing"
+            elif basic_auth(self.repository) is None:
                 advice = f"{where} needs credentials and none were given"
+                if credentials is not None and credentials.not_used:
+                    advice += f" (trusted publishing not used: {credentials.not_used})"
             else:
                 advice = f"check the password or token of {self.repository.username} for {where}"
             raise UploadFailed(
@@ -278,12 +295,14 @@ class Uploader:
                         "skipped, the index holds the identical file now (uploaded meanwhile)",
                     )
                 )
+                attestations_not_sent(item, self.emit)
             return True
         if isinstance(decision, Skip):
             # --skip-existing: another publisher's different file stays, as any existing file would.
             reason = f"another publisher uploaded it meanwhile: {decision.reason}"
             if self._record(item, "skipped-existing", reason, index_hash):
                 self.emit(FileSkipped(item.dist.filename, "existing", reason, decision.comparison))
+                attestations_not_sent(item, self.emit)
             return True
         reason = f"another publisher uploaded different content: {decision.reason}"
         if self._record(item, "conflict", reason, index_hash):

@@ -7,6 +7,7 @@
     ├── InvalidDistributions     exit 2  one or more files are not valid distributions
     ├── IndexQueryError          exit 1  the index could not be read (incl. 401/403, 5xx)
     ├── UploadFailed             exit 1  the server refused an upload, network failure
+    ├── TrustedPublishingFailed  exit 1  no upload token from the CI's identity (OIDC)
     ├── ConflictError            exit 3  same file name or identity, different content
     └── Interrupted              exit 130 (SIGINT, Ctrl-C) or 143 (SIGTERM)
 """
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidDistribution",
     "InvalidDistributions",
     "PublishError",
+    "TrustedPublishingFailed",
     "UploadFailed",
     "UsageError",
 ]
@@ -104,6 +106,27 @@ class UploadFailed(PublishError):
         self.status = status
         self.filename = filename
         self.server_message = server_message
+        super().__init__(message)
+
+
+class TrustedPublishingFailed(PublishError):
+    """Trusted publishing was required (or the index offered it and the CI's identity was refused) and
+    gave no upload token.
+
+    ``errors`` holds the index's refusal as ``(code, description)`` pairs (PyPI's ``invalid-publisher`` …);
+    ``claims`` the OIDC token's claims an index matches a publisher on (repository, workflow, environment,
+    ref), to compare with the publisher configured there. Never the token itself.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[tuple[str, str]] = (),
+        claims: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.errors = tuple(errors)
+        self.claims = tuple(claims)
         super().__init__(message)
 
 

@@ -9,11 +9,12 @@ an upload failure its status and the server's message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 __all__ = [
     "LEVELS",
+    "AttestationsNotSent",
     "CheckUrlDerived",
     "CheckUrlOnOtherOrigin",
     "CheckingIndex",
@@ -38,6 +39,9 @@ __all__ = [
     "Retrying",
     "RootlessIndex",
     "SkipKind",
+    "TokenMinted",
+    "TokenRenewalFailed",
+    "TrustedPublishingNotUsed",
     "UploadFailedEvent",
     "UploadProgress",
     "UploadStarted",
@@ -186,6 +190,67 @@ class ReportNotWritten(Notice):
     @property
     def message(self) -> str:
         return f"{self.path}: cannot write the report: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMinted(Notice):
+    """Trusted publishing: the index minted a short-lived upload token for the CI's OIDC identity.
+
+    ``token`` is the secret itself, for one purpose: a front end on GitHub Actions prints
+    ``::add-mask::<token>`` when it receives this event, before anything else can print the token. It is in
+    no message, and the run masks it in everything after this event.
+    """
+
+    origin: str  # where it was minted (the upload URL's scheme, host and port)
+    ci: str  # the CI whose identity it stands for: "GitHub Actions", "GitLab CI" …
+    lifetime: float  # seconds it stays valid
+    renewal: bool = False  # minted again, because the previous one was about to expire
+    token: str = field(default="", repr=False)
+
+    @property
+    def message(self) -> str:
+        again = "minted a new upload token" if self.renewal else "minted an upload token"
+        minutes = max(int(self.lifetime // 60), 0)
+        return f"trusted publishing: {again} at {self.origin} for {self.ci}, valid {minutes} minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRenewalFailed(Notice):
+    """The minted upload token is about to expire and no new one could be minted: the current one is used."""
+
+    reason: str
+    seconds_left: float
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason}; the current upload token stays valid {int(self.seconds_left)} more seconds"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedPublishingNotUsed(Notice):
+    """Trusted publishing (automatic) was not tried or not available; the upload goes on without it."""
+
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"trusted publishing not used: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationsNotSent(Notice):
+    """A skipped file's attestations stay unsent: the upload API cannot attach them to a published file."""
+
+    filename: str
+    count: int
+
+    @property
+    def message(self) -> str:
+        what = "its attestation was" if self.count == 1 else f"its {self.count} attestations were"
+        return (
+            f"{self.filename}: {what} not sent: the file is already on the index, and attestations "
+            "cannot be added to a published file"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +406,14 @@ class Retrying(_Event):
 class FileUploaded(_Event):
     filename: str
     size: int
+    attestations: int = 0  # how many PEP 740 attestations went with it
 
     @property
     def message(self) -> str:
-        return f"{self.filename}: uploaded"
+        if not self.attestations:
+            return f"{self.filename}: uploaded"
+        what = "1 attestation" if self.attestations == 1 else f"{self.attestations} attestations"
+        return f"{self.filename}: uploaded with {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +485,10 @@ Event = (
     | WeakHashMatch
     | DownloadingToCompare
     | ReportNotWritten
+    | TokenMinted
+    | TokenRenewalFailed
+    | TrustedPublishingNotUsed
+    | AttestationsNotSent
     | FileIgnored
     | FileInvalid
     | CheckingIndex
@@ -451,6 +524,10 @@ LEVELS: Final[Mapping[type[Any], Level | Callable[[Any], Level]]] = {
     WeakHashMatch: "warning",
     DownloadingToCompare: "info",
     ReportNotWritten: "error",
+    TokenMinted: "info",
+    TokenRenewalFailed: "warning",
+    TrustedPublishingNotUsed: "debug",
+    AttestationsNotSent: "info",
     FileIgnored: "info",
     FileInvalid: lambda event: "debug" if event.alone else "error",
     CheckingIndex: "debug",

@@ -22,22 +22,31 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "TRUSTED_PUBLISHING",
     "Mode",
     "ProjectRef",
     "PublishOptions",
     "Repository",
     "RetryPolicy",
+    "TrustedPublishing",
     "count_problem",
     "missing_password_message",
     "parse_count",
     "parse_seconds",
+    "parse_trusted_publishing",
     "seconds_problem",
+    "secret_forms",
 ]
 
 DEFAULT_TIMEOUT = 60.0
 
 # strict: a file on the index with other content stops the run; skip-existing: it stays as it is.
 Mode = Literal["strict", "skip-existing"]
+
+# Trusted publishing (OIDC), as uv names it: automatic tries it only when no credentials were given and a
+# supported CI is detected; always requires it (and refuses credentials given too); never turns it off.
+TrustedPublishing = Literal["automatic", "always", "never"]
+TRUSTED_PUBLISHING: tuple[TrustedPublishing, ...] = ("automatic", "always", "never")
 
 
 def seconds_problem(value: object, *, zero_ok: bool = False) -> str | None:
@@ -84,6 +93,15 @@ def parse_count(text: str, *, minimum: int) -> int:
     return value
 
 
+def parse_trusted_publishing(text: str) -> TrustedPublishing:
+    """``--trusted-publishing`` as typed; ValueError with the choices if it is none of them."""
+    value = text.strip().lower()
+    for choice in TRUSTED_PUBLISHING:
+        if value == choice:
+            return choice
+    raise ValueError(f"choose one of {', '.join(TRUSTED_PUBLISHING)}")
+
+
 def missing_password_message(username: str, how: str, *, where: str | None = None) -> str:
     """The one line for a user name without a password (the run would go anonymous and be refused).
 
@@ -107,6 +125,7 @@ class Repository:
     client_cert: str | None = None
     client_key: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    trusted_publishing: TrustedPublishing = "automatic"
 
     def __post_init__(self) -> None:
         # Checked before anything reads them: a URL that does not parse may hold a password, and parsers
@@ -137,14 +156,27 @@ class Repository:
         # that does not say why. Front ends say where the name came from before they get here.
         if self.username and not self.password:
             raise UsageError(missing_password_message(self.username, "give its password or token too"))
+        if self.trusted_publishing not in TRUSTED_PUBLISHING:
+            choices = ", ".join(TRUSTED_PUBLISHING)
+            raise UsageError(f"trusted publishing: {self.trusted_publishing!r} is not one of {choices}")
+        if self.trusted_publishing == "always" and self.password:
+            raise UsageError(
+                "trusted publishing 'always' mints its own upload token: remove the user name and password "
+                "(or token) given too, or choose 'automatic'"
+            )
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every form the password can take in text an index echoes back: plain, URL-quoted, Basic header."""
-        if not self.password:
-            return ()
-        basic = base64.b64encode(f"{self.username or ''}:{self.password}".encode()).decode()
-        return tuple(dict.fromkeys((self.password, quote(self.password, safe=""), basic)))
+        return secret_forms(self.username, self.password)
+
+
+def secret_forms(username: str | None, password: str | None) -> tuple[str, ...]:
+    """Every form ``password`` can take in text an index echoes back: plain, URL-quoted, Basic header."""
+    if not password:
+        return ()
+    basic = base64.b64encode(f"{username or ''}:{password}".encode()).decode()
+    return tuple(dict.fromkeys((password, quote(password, safe=""), basic)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +215,7 @@ class PublishOptions:
     report_path: Path | None = None
     jobs: int = 1
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    attestations: bool = True  # send each file's PEP 740 attestations (<file>.<kind>.attestation) with it
 
     def __post_init__(self) -> None:
         problem = count_problem(self.jobs, minimum=1)

@@ -173,7 +173,9 @@ def test_report_schema(pypiserver: PypiServer, dists: DistFactory, unique_name: 
         "action",
         "reason",
         "index_hash",
+        "attestations",
     }
+    assert wheel["attestations"] == []
     assert wheel["action"] == "skipped-identical"
     assert wheel["index_hash"] == f"sha256:{wheel['sha256']}"
     assert by_name[files[1].name]["action"] == "uploaded"

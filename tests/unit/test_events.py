@@ -11,6 +11,7 @@ from publish_plugins import events
 from publish_plugins.errors import ConflictError, UploadFailed
 from publish_plugins.events import (
     LEVELS,
+    AttestationsNotSent,
     CheckUrlDerived,
     CheckUrlOnOtherOrigin,
     Comparison,
@@ -20,12 +21,16 @@ from publish_plugins.events import (
     FileHeldBack,
     FileInvalid,
     FileSkipped,
+    FileUploaded,
     Finished,
     Notice,
     PlainHttpCredentials,
     ProjectForwarded,
     ReportNotWritten,
     RootlessIndex,
+    TokenMinted,
+    TokenRenewalFailed,
+    TrustedPublishingNotUsed,
     WeakHashMatch,
     level_of,
 )
@@ -119,6 +124,33 @@ def test_the_level_survives_a_change_of_fields() -> None:
             "out/report.json: cannot write the report: Permission denied",
         ),
         (
+            TokenMinted("https://upload.pypi.org", "GitHub Actions", 900.0, token="pypi-secret"),
+            "trusted publishing: minted an upload token at https://upload.pypi.org for GitHub Actions, "
+            "valid 15 minutes",
+        ),
+        (
+            TokenMinted("https://upload.pypi.org", "GitLab CI", 899.0, renewal=True),
+            "trusted publishing: minted a new upload token at https://upload.pypi.org for GitLab CI, "
+            "valid 14 minutes",
+        ),
+        (
+            TrustedPublishingNotUsed("no CI with an OIDC identity detected"),
+            "trusted publishing not used: no CI with an OIDC identity detected",
+        ),
+        (
+            TokenRenewalFailed("trusted publishing: refused", 200.5),
+            "trusted publishing: refused; the current upload token stays valid 200 more seconds",
+        ),
+        (
+            AttestationsNotSent("a.whl", 2),
+            "a.whl: its 2 attestations were not sent: the file is already on the index, and attestations "
+            "cannot be added to a published file",
+        ),
+        (
+            FileUploaded("a.whl", 10, attestations=1),
+            "a.whl: uploaded with 1 attestation",
+        ),
+        (
             FileHeldBack("b.tar.gz", "a.whl", 1),
             "b.tar.gz: held back: not uploaded because a.whl conflicts with the index",
         ),
@@ -143,6 +175,10 @@ def test_notes_about_the_run_share_a_base() -> None:
         WeakHashMatch,
         DownloadingToCompare,
         ReportNotWritten,
+        TokenMinted,
+        TokenRenewalFailed,
+        TrustedPublishingNotUsed,
+        AttestationsNotSent,
     }
 
 

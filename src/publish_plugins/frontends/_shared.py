@@ -8,6 +8,8 @@ command), so it loads only the standard library at import time and the core when
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from publish_plugins.errors import PublishError
-    from publish_plugins.options import PublishOptions, Repository, RetryPolicy
+    from publish_plugins.events import Event, EventListener
+    from publish_plugins.options import PublishOptions, Repository, RetryPolicy, TrustedPublishing
 
 __all__ = [
     "HOST_OPTIONS",
@@ -26,10 +29,12 @@ __all__ = [
     "error_lines",
     "host_timeout",
     "human_size",
+    "mask_in_ci_log",
     "non_negative_int",
     "positive_int",
     "publish_options",
     "seconds",
+    "trusted_publishing",
 ]
 
 # How a host spells the core's option names in messages (see error_lines): the hosts have no --timeout.
@@ -55,6 +60,7 @@ def publish_options(
     report_from: str = "--report",
     jobs: int = 1,
     retry: RetryPolicy | None = None,
+    attestations: bool = True,
 ) -> PublishOptions:
     """The core's options. Call it first: a report with nowhere to go stops the run before credentials
     are looked up or asked for (``report_from`` names the option for the message)."""
@@ -64,7 +70,11 @@ def publish_options(
     if report is not None:
         check_report_path(report, what=report_from)
     options = PublishOptions(
-        mode="skip-existing" if skip_existing else "strict", dry_run=dry_run, report_path=report, jobs=jobs
+        mode="skip-existing" if skip_existing else "strict",
+        dry_run=dry_run,
+        report_path=report,
+        jobs=jobs,
+        attestations=attestations,
     )
     return options if retry is None else dataclasses.replace(options, retry=retry)
 
@@ -88,12 +98,25 @@ class Endpoint:
         *,
         user_from: str | None = None,
         password_how: str | None = None,
+        trusted: Setting | None = None,
     ) -> Repository:
         """The core's Repository. A user name without a password is refused here, naming where the name
-        came from (``user_from``) and how this host takes a password (``password_how``)."""
+        came from (``user_from``) and how this host takes a password (``password_how``).
+
+        ``trusted``: the trusted-publishing mode as given (``automatic`` when None); ``always`` with
+        credentials given too is refused, naming the option.
+        """
         from publish_plugins.errors import UsageError
         from publish_plugins.options import DEFAULT_TIMEOUT, Repository, missing_password_message
 
+        mode = trusted_publishing(trusted)
+        if mode == "always" and (username or password) and trusted is not None:
+            given = f"the user name {username!r}" if username else "a password or token"
+            raise UsageError(
+                f"{trusted.where} always: trusted publishing mints its own upload token, and {given} "
+                f"was given too (from {user_from or 'the options'}); remove it, or use {trusted.where} "
+                "automatic"
+            )
         if username and not password and password_how is not None:
             raise UsageError(missing_password_message(username, password_how, where=user_from))
         return Repository(
@@ -106,6 +129,7 @@ class Endpoint:
             client_cert=self.client_cert,
             client_key=self.client_key,
             timeout=DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            trusted_publishing=mode,
         )
 
 
@@ -142,6 +166,33 @@ def endpoint(
         client_key=key_file,
         timeout=timeout,
     )
+
+
+def trusted_publishing(setting: Setting | None) -> TrustedPublishing:
+    """The trusted-publishing mode as given (``automatic`` when not given), checked under its name."""
+    from publish_plugins.errors import UsageError
+    from publish_plugins.options import parse_trusted_publishing
+
+    if setting is None or setting.value is None or setting.value == "":
+        return "automatic"
+    try:
+        return parse_trusted_publishing(str(setting.value))
+    except ValueError as exc:
+        raise UsageError(f"{setting.where}: {exc}, got {setting.value!r}") from None
+
+
+def mask_in_ci_log(listener: EventListener) -> EventListener:
+    """``listener``, after masking a minted upload token in a GitHub Actions log (``::add-mask::``) before
+    anything else can print it. GitHub reads the command from the job's standard output."""
+
+    def on_event(event: Event) -> None:
+        token = getattr(event, "token", None)  # TokenMinted: the one event that carries a secret
+        if token and os.environ.get("GITHUB_ACTIONS"):
+            sys.stdout.write(f"::add-mask::{token}\n")
+            sys.stdout.flush()
+        listener(event)
+
+    return on_event
 
 
 def _certificate_file(setting: Setting | None) -> str | None:

@@ -12,13 +12,14 @@ from typing import NoReturn, TextIO
 from publish_plugins import __version__
 from publish_plugins.errors import EXIT_INTERRUPTED, PublishError, UsageError
 from publish_plugins.events import Event, Finished, UploadProgress, UploadStarted
-from publish_plugins.options import DEFAULT_TIMEOUT, ProjectRef, Repository, RetryPolicy
+from publish_plugins.options import DEFAULT_TIMEOUT, TRUSTED_PUBLISHING, ProjectRef, Repository, RetryPolicy
 
 from ._shared import (
     Setting,
     endpoint,
     error_lines,
     human_size,
+    mask_in_ci_log,
     non_negative_int,
     positive_int,
     publish_options,
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     auth = parser.add_argument_group("credentials (also SAFE_PUBLISH_USERNAME / SAFE_PUBLISH_PASSWORD)")
     auth.add_argument("-u", "--username", help="user name; __token__ for an API token")
     auth.add_argument("-p", "--password", help="password or API token (prefer SAFE_PUBLISH_PASSWORD)")
+    auth.add_argument(
+        "--trusted-publishing",
+        choices=TRUSTED_PUBLISHING,
+        default="automatic",
+        help="mint an upload token from the CI's OIDC identity (PyPI, TestPyPI): automatic (default) when no "
+        "credentials were given and a supported CI is detected, always, or never",
+    )
     mode = parser.add_argument_group("mode")
     mode.add_argument(
         "--skip-existing",
@@ -83,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--dry-run", action="store_true", help="check and plan, upload nothing")
     mode.add_argument("--report", type=Path, metavar="FILE", help="write a JSON record of every file")
+    mode.add_argument(
+        "--no-attestations",
+        dest="attestations",
+        action="store_false",
+        help="do not send the PEP 740 attestations found beside the files (<file>.<kind>.attestation)",
+    )
     tuning = parser.add_argument_group("connection")
     tuning.add_argument(
         "--jobs", type=positive_int, default=1, metavar="N", help="parallel uploads (default 1)"
@@ -135,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report=args.report,
             jobs=args.jobs,
             retry=RetryPolicy(retries=args.retries, backoff=args.retry_backoff),
+            attestations=args.attestations,
         )
         repository = _repository(args)
         password_given = repository.password is not None
@@ -142,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Named files are all taken: pyproject.toml only matters when dist/ is filtered to the project.
         project = None if args.paths else _current_project()
-        publish(args.paths, repository, options, project=project, on_event=renderer)
+        publish(args.paths, repository, options, project=project, on_event=mask_in_ci_log(renderer))
     except PublishError as exc:
         message, hint = error_lines(
             exc,
@@ -177,6 +192,8 @@ def _repository(args: argparse.Namespace) -> Repository:
         (args.username, "-u"), (os.environ.get("SAFE_PUBLISH_USERNAME"), "SAFE_PUBLISH_USERNAME")
     )
     password = args.password or os.environ.get("SAFE_PUBLISH_PASSWORD") or None
+    # "always": the minted token is the only credential; configured ones (~/.pypirc, keyring) are not read.
+    configured = args.trusted_publishing != "always"
     url, url_from = _first(
         (args.repository_url, "--repository-url"),
         (os.environ.get("SAFE_PUBLISH_REPOSITORY_URL"), "SAFE_PUBLISH_REPOSITORY_URL"),
@@ -197,9 +214,10 @@ def _repository(args: argparse.Namespace) -> Repository:
         section = read_pypirc(args.repository)  # checks the section's URL, naming the file
         if url is None and section.url:
             url, url_from = section.url, f"'repository' in [{args.repository}] of ~/.pypirc"
-        if not username and section.username:
+        if configured and not username and section.username:
             username, user_from = section.username, f"'username' in [{args.repository}] of ~/.pypirc"
-        password = password or section.password
+        if configured:
+            password = password or section.password
     # Each URL and file is checked under the name it was given by, before keyring or a prompt sees it.
     checked = endpoint(
         Setting(url or "https://upload.pypi.org/legacy/", url_from),
@@ -209,11 +227,11 @@ def _repository(args: argparse.Namespace) -> Repository:
         client_key=Setting(args.client_key, "--client-key"),
         timeout=args.timeout,
     )
-    if password is None:
+    if password is None and configured:
         from publish_plugins.frontends._credentials import keyring_password
 
         username, password = keyring_password(checked.upload_url, username)
-    if password is None and not args.dry_run and sys.stdin.isatty():
+    if password is None and configured and not _in_ci(args) and not args.dry_run and sys.stdin.isatty():
         # As twine does on a terminal: ask rather than upload anonymously and fail after the first file.
         import getpass
 
@@ -225,7 +243,15 @@ def _repository(args: argparse.Namespace) -> Repository:
         if username:
             password = getpass.getpass(f"Password or token for {username} at {where}: ") or None
     how = "pass -p PASSWORD or set SAFE_PUBLISH_PASSWORD (an API token goes with -u __token__)"
-    return checked.repository(username, password, user_from=user_from, password_how=how)
+    trusted = Setting(args.trusted_publishing, "--trusted-publishing")
+    return checked.repository(username, password, user_from=user_from, password_how=how, trusted=trusted)
+
+
+def _in_ci(args: argparse.Namespace) -> bool:
+    """Trusted publishing will be tried (automatic, in a CI with an OIDC identity): no password prompt."""
+    from publish_plugins._ci import detected_ci
+
+    return args.trusted_publishing == "automatic" and detected_ci() is not None
 
 
 def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
