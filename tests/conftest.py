@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import DistFactory
+from tests.support.isolation import CI_IDENTITY_PREFIXES
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI
 from tests.support.origin import RecordingServer, recording_server
 from tests.support.proxy import FaultProxy, started_proxies
@@ -238,3 +239,14 @@ def fake_pypi(fake_pypi_server: FakePyPI) -> FakePyPI:
     test; files stay: upload under ``unique_name``."""
     fake_pypi_server.reset()
     return fake_pypi_server
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's CI identity (the tests may run on GitHub Actions or a Google VM) must not change what
+    a run in this process does: automatic trusted publishing would try it. Tests that want one set a
+    fake's variables; commands in subprocesses get an environment without them (tests/support/isolation)."""
+    for key in list(os.environ):
+        if key.startswith(CI_IDENTITY_PREFIXES):
+            monkeypatch.delenv(key)
+    monkeypatch.setattr("publish_plugins._ci._GOOGLE_PRODUCT_FILE", Path("/nonexistent/product_name"))

@@ -131,7 +131,12 @@ class UploadCredentials:
         if self.repository.password:
             return  # automatic with credentials given: they are used (always refuses them in Repository)
         ci = detected_ci(self.environ)
-        if ci is None and not required:
+        if ci is None:
+            if required:
+                raise TrustedPublishingFailed(
+                    "trusted publishing is required ('always'), but no CI with an OIDC identity was detected "
+                    f"({SUPPORTED_CIS}); run it in such a job, or give a token and choose 'automatic'"
+                )
             self._not_used(f"no CI with an OIDC identity detected ({SUPPORTED_CIS})")
             return
         request_token = self.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -146,11 +151,6 @@ class UploadCredentials:
                 ) from None
             self._not_used(str(exc))
             return
-        if ci is None:
-            raise TrustedPublishingFailed(
-                f"trusted publishing is required ('always'), but no CI with an OIDC identity was detected "
-                f"({SUPPORTED_CIS}); run it in such a job, or give a token and choose 'automatic'"
-            )
         self._ci = ci
         self._mint(renewal=False)
 
@@ -219,7 +219,7 @@ class UploadCredentials:
         except oidc_id.GitHubOidcPermissionCredentialError:
             raise TrustedPublishingFailed(
                 "trusted publishing: GitHub Actions gives this job no OIDC token; give the job "
-                "`permissions: id-token: write`"
+                "permissions: id-token: write"
             ) from None
         except oidc_id.IdentityError as exc:
             raise TrustedPublishingFailed(

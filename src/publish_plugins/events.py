@@ -210,7 +210,7 @@ class TokenMinted(Notice):
     @property
     def message(self) -> str:
         again = "minted a new upload token" if self.renewal else "minted an upload token"
-        minutes = max(int(self.lifetime // 60), 0)
+        minutes = max(round(self.lifetime / 60), 0)
         return f"trusted publishing: {again} at {self.origin} for {self.ci}, valid {minutes} minutes"
 
 
@@ -223,7 +223,11 @@ class TokenRenewalFailed(Notice):
 
     @property
     def message(self) -> str:
-        return f"{self.reason}; the current upload token stays valid {int(self.seconds_left)} more seconds"
+        reason = self.reason.removeprefix("trusted publishing: ")
+        return (
+            f"trusted publishing: could not mint a new upload token ({reason}); the current upload token "
+            f"stays valid {int(self.seconds_left)} more seconds"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -781,7 +781,7 @@ def test_exit_code_table_matches_the_code() -> None:
 
 
 def test_report_schema_lists_every_field() -> None:
-    from publish_plugins._report import ACTIONS, SCHEMA_VERSION, FileRecord, build_report
+    from publish_plugins._report import ACTIONS, SCHEMA_VERSION, AttestationRecord, FileRecord, build_report
 
     text = (DOCS_DIR / "report.md").read_text(encoding="utf-8")
     schema, actions = text.split("## Schema", 1)[1].split("### Actions", 1)
@@ -790,6 +790,7 @@ def test_report_schema_lists_every_field() -> None:
     assert row.findall(actions) == list(ACTIONS)
     top = set(build_report([], repository_url="u", check_url=None, mode="strict", dry_run=False, exit_code=0))
     record_fields = {f"files[].{name}" for name in FileRecord.__dataclass_fields__}
+    record_fields |= {f"files[].attestations[].{name}" for name in AttestationRecord.__dataclass_fields__}
     expected = (
         top | record_fields | {"tool.name", "tool.version"} | {f"totals.{action}" for action in ACTIONS}
     )
@@ -822,6 +823,9 @@ _ERROR_CALLS = {
     "RetryableIndexError",
     "FileChangedError",
     "ArgumentTypeError",
+    "TrustedPublishingFailed",
+    "_NotOffered",  # trusted publishing not offered: the reason, in a notice or an 'always' error
+    "_Bad",  # an attestation's problem
 }
 # Where a user meets the core's messages: the core modules, the standalone command and the helpers it shares
 # with the host front ends (`--jobs`). The host front ends document their own messages on their pages.

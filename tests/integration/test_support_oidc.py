@@ -392,7 +392,7 @@ def test_upload_with_a_minted_token_reaches_pypiserver(
     page = http.get(f"{fake_pypi.simple_url}{unique_name}/")  # relayed, no credentials needed
     assert page.status_code == 200
     assert f"{wheel.name}#sha256={file_sha256(wheel)}" in page.text
-    assert "authorization" not in fake_pypi.seen[-1][2]
+    assert "authorization" not in fake_pypi.seen[-1].headers
 
 
 def test_upload_with_an_expired_token_is_refused(
@@ -489,6 +489,7 @@ def test_a_chunked_upload_body_is_read(
     response = http.post(fake_pypi.url, content=iter(pieces), headers=headers)
 
     assert response.status_code == 200, response.text
+    assert fake_pypi.seen[-1].headers["transfer-encoding"] == "chunked"
     assert fake_pypi.uploads[0].sha256 == file_sha256(wheel)
 
 

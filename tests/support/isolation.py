@@ -14,8 +14,27 @@ from pathlib import Path
 NULL_KEYRING = "keyring.backends.null.Keyring"  # a keyring that is there and holds nothing
 FAIL_KEYRING = "keyring.backends.fail.Keyring"  # no usable keyring at all, as on a bare machine
 
-# Variables of the machine that would change what any command does (its user's folders and keyring).
-MACHINE_PREFIXES = ("XDG_", "PYTHON_KEYRING", "KEYRING_", "DBUS_", "PYPIRC", "VIRTUAL_ENV")
+# Variables of the machine that would change what any command does (its user's folders and keyring, and
+# a CI's OIDC identity, which trusted publishing would try: tests that want one set a fake's).
+CI_IDENTITY_PREFIXES = (
+    "GITHUB_ACTIONS",
+    "ACTIONS_ID_TOKEN_",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "CIRCLECI",
+    "GOOGLE_SERVICE_ACCOUNT_NAME",
+    "PYPI_ID_TOKEN",
+    "TESTPYPI_ID_TOKEN",
+)
+MACHINE_PREFIXES = (
+    "XDG_",
+    "PYTHON_KEYRING",
+    "KEYRING_",
+    "DBUS_",
+    "PYPIRC",
+    "VIRTUAL_ENV",
+    *CI_IDENTITY_PREFIXES,
+)
 
 
 def home_env(home: Path, *, keyring: str = NULL_KEYRING) -> dict[str, str]:

@@ -12,10 +12,9 @@ Facts from research/trusted-publishing.md. Standard library only (besides :class
   attestations are checked as PyPI checks them (tests/support/attestations.py).
 
     with FakeGitHubTokenService() as github, FakePyPI(pypiserver) as pypi:
-        monkeypatch.setattr(os, "environ", {**without_ci(os.environ), **github.env()})
-        jwt = id.detect_credential("pypi")
-        token = httpx.post(pypi.mint_url, json={"token": jwt}).json()["token"]
-        ...  # upload to pypi.url with ("__token__", token)
+        env = {**without_ci(os.environ), **github.env()}  # a GitHub job's; for a subprocess
+        ...  # run the publisher with env, uploading to pypi.url (it mints at pypi.mint_url)
+        assert pypi.uploads[0].token == pypi.minted[0].token
         assert pypi.uploads[0].attestations is None
 
 Each server answers HTTP/1.1 with keep-alive on a free port of 127.0.0.1; ``stop()`` cuts the open
@@ -51,6 +50,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.support.attestations import INVALID_PREFIX, AttestationError, check_attestations
+from tests.support.origin import Seen
 from tests.support.servers import PypiServer, basic_auth_header
 
 HOST = "127.0.0.1"
@@ -676,8 +676,9 @@ class FakePyPI(LoopbackServer):
       and the same body goes to pypiserver with its credentials; its answer is relayed.
     - Anything else is relayed to pypiserver unchanged (no credentials added).
 
-    Recorded: ``mint_requests`` (every JWT posted), ``minted``, ``uploads``, ``seen`` (method, path,
-    lower-cased headers of every request). ``reset()`` restores the settings and forgets all of it.
+    Recorded: ``mint_requests`` (every JWT posted), ``minted``, ``uploads``, ``seen`` (every request's
+    method, path and lower-cased headers, as :class:`Seen`). ``reset()`` restores the settings and
+    forgets all of it.
     """
 
     def __init__(self, pypiserver: PypiServer) -> None:
@@ -700,7 +701,7 @@ class FakePyPI(LoopbackServer):
             self.mint_requests: list[str] = []
             self.minted: list[MintedToken] = []
             self.uploads: list[Upload] = []
-            self.seen: list[tuple[str, str, dict[str, str]]] = []
+            self.seen: list[Seen] = []
             self.used_jti: set[str] = set()
             self.errors.clear()
 
@@ -742,7 +743,11 @@ class FakePyPI(LoopbackServer):
     def respond(self, request: Request) -> Reply:
         with self.lock:
             self.seen.append(
-                (request.method, request.path, {key.lower(): value for key, value in request.headers.items()})
+                Seen(
+                    request.method,
+                    request.path,
+                    {key.lower(): value for key, value in request.headers.items()},
+                )
             )
         path = request.path
         if path == "/_/oidc/audience":

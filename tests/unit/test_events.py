@@ -129,17 +129,18 @@ def test_the_level_survives_a_change_of_fields() -> None:
             "valid 15 minutes",
         ),
         (
-            TokenMinted("https://upload.pypi.org", "GitLab CI", 899.0, renewal=True),
+            TokenMinted("https://upload.pypi.org", "GitLab CI", 779.0, renewal=True),
             "trusted publishing: minted a new upload token at https://upload.pypi.org for GitLab CI, "
-            "valid 14 minutes",
+            "valid 13 minutes",
         ),
         (
             TrustedPublishingNotUsed("no CI with an OIDC identity detected"),
             "trusted publishing not used: no CI with an OIDC identity detected",
         ),
         (
-            TokenRenewalFailed("trusted publishing: refused", 200.5),
-            "trusted publishing: refused; the current upload token stays valid 200 more seconds",
+            TokenRenewalFailed("trusted publishing: https://upload.pypi.org refused", 200.5),
+            "trusted publishing: could not mint a new upload token (https://upload.pypi.org refused); the "
+            "current upload token stays valid 200 more seconds",
         ),
         (
             AttestationsNotSent("a.whl", 2),

@@ -186,3 +186,76 @@ def test_a_password_in_pyproject_is_noticed() -> None:
     """A password in a file that is usually committed: the front end warns about it."""
     assert collect(None, {"auth": "secret"}).auth_in_pyproject is True
     assert collect({"auth": "secret"}, None, {"auth": "secret"}).auth_in_pyproject is False
+
+
+# ---- trusted publishing and attestations ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sources", "mode"),
+    [
+        ({}, "automatic"),
+        ({"options": {"trusted-publishing": "always"}}, "always"),
+        ({"options": {"trusted_publishing": " Never "}}, "never"),
+        ({"project": {"trusted-publishing": "always"}}, "always"),
+        ({"options": {"trusted-publishing": "never"}, "plugin": {"trusted-publishing": "always"}}, "never"),
+    ],
+)
+def test_trusted_publishing_mode(sources: dict[str, dict[str, Any]], mode: str) -> None:
+    assert collect(**sources).trusted_publishing == mode
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (
+            {"options": {"trusted-publishing": "sometimes"}},
+            "-o trusted-publishing: choose one of automatic, always, never, got 'sometimes'",
+        ),
+        (
+            {"project": {"trusted-publishing": "yes"}},
+            f"'trusted-publishing' in {PYPROJECT}: choose one of automatic, always, never, got 'yes'",
+        ),
+        (
+            {"plugin": {"trusted-publishing": True}},
+            f"'trusted-publishing' in {HATCH_CONFIG}: must be a string",
+        ),
+        (
+            {"options": {"trusted-publishing": ""}},
+            "-o trusted-publishing: needs a value (-o trusted-publishing=automatic|always|never)",
+        ),
+    ],
+)
+def test_a_trusted_publishing_mode_that_is_none_of_the_choices(
+    sources: dict[str, dict[str, Any]], message: str
+) -> None:
+    refused(message, **sources)
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ({}, True),  # on by default
+        ({"options": {"attestations": "false"}}, False),
+        ({"options": {"attestations": ""}}, True),
+        ({"project": {"attestations": False}}, False),
+        ({"options": {"attestations": "yes"}, "plugin": {"attestations": False}}, True),
+    ],
+)
+def test_attestations(sources: dict[str, dict[str, Any]], expected: bool) -> None:
+    assert collect(**sources).attestations is expected
+
+
+def test_attestations_that_are_not_a_boolean() -> None:
+    refused(f"'attestations' in {PYPROJECT}: expected true or false", project={"attestations": "off-ish"})
+
+
+def test_credentials_given_for_the_run_are_told_from_configured_ones() -> None:
+    """``-o`` (and hatch's flags and variables) are given for this run; the config tables are configuration,
+    which ``trusted-publishing=always`` does not read."""
+    settings = collect({"user": "__token__"}, {"auth": "from-pyproject"}, {"repo": "main"})
+    user = settings.explicit_setting("user")
+    assert user is not None
+    assert (user.value, user.where) == ("__token__", "-o user")
+    assert settings.explicit_setting("auth") is None
+    assert settings.value("auth") == "from-pyproject"

@@ -111,11 +111,14 @@ class Endpoint:
 
         mode = trusted_publishing(trusted)
         if mode == "always" and (username or password) and trusted is not None:
-            given = f"the user name {username!r}" if username else "a password or token"
+            given = (
+                f"the user name {username!r} (from {user_from})"
+                if username and user_from
+                else (f"the user name {username!r}" if username else "a password or token")
+            )
             raise UsageError(
-                f"{trusted.where} always: trusted publishing mints its own upload token, and {given} "
-                f"was given too (from {user_from or 'the options'}); remove it, or use {trusted.where} "
-                "automatic"
+                f"{trusted.where} always: trusted publishing mints its own upload token, but {given} was "
+                f"given too; remove it, or use {trusted.where} automatic"
             )
         if username and not password and password_how is not None:
             raise UsageError(missing_password_message(username, password_how, where=user_from))

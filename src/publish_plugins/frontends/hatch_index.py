@@ -16,7 +16,15 @@ from typing import Any, Protocol
 from ._shared import Endpoint, Setting, endpoint
 from .hatch_settings import Settings
 
-__all__ = ["Credentials", "Target", "find_credentials", "read_password", "read_username", "remember"]
+__all__ = [
+    "Credentials",
+    "PromptRefused",
+    "Target",
+    "find_credentials",
+    "read_password",
+    "read_username",
+    "remember",
+]
 
 # `app` is hatch's Application throughout: Any, because its methods (abort, display_*, prompt) are not
 # annotated and mypy --strict refuses calls to them through the real type.
@@ -98,18 +106,24 @@ class Credentials(Protocol):
 
 
 def find_credentials(
-    app: Any, cache_dir: Path, settings: Settings, target: Target, *, no_prompt: bool
+    app: Any, cache_dir: Path, settings: Settings, target: Target, *, no_prompt: bool, prompt: bool = True
 ) -> Credentials:
-    """hatch's AuthenticationCredentials, with ``-o user``/``-o auth`` (or hatch's flags) first."""
+    """hatch's AuthenticationCredentials, with ``-o user``/``-o auth`` (or hatch's flags) first.
+
+    ``prompt=False``: nothing is asked, not even with ``-n`` missing (trusted publishing may stand in, in a
+    CI); what hatch would ask for is read as None by ``read_username``/``read_password``.
+    """
     from hatch.publish.auth import AuthenticationCredentials
     from hatch.utils.fs import Path as HatchPath
 
-    options: dict[str, Any] = {"no_prompt": no_prompt}
+    # Without prompts, hatch's `-n` abort ("Missing required option") must not happen either: hatch goes on
+    # to its prompt, which says that nothing was found.
+    options: dict[str, Any] = {"no_prompt": no_prompt and prompt}
     for key in ("user", "auth"):
         if settings.value(key):
             options[key] = settings.value(key)
     return AuthenticationCredentials(
-        app=_TokenDefaultApp(app),
+        app=_TokenDefaultApp(app) if prompt else _NoPromptApp(app),
         cache_dir=HatchPath(str(cache_dir)),
         options=options,
         repo=target.name,
@@ -117,8 +131,9 @@ def find_credentials(
     )
 
 
-def read_username(app: Any, credentials: Credentials) -> str:
-    """The user name, as hatch finds it; a broken ``~/.pypirc`` is a one-line error, not a traceback.
+def read_username(app: Any, credentials: Credentials) -> str | None:
+    """The user name, as hatch finds it (None: none found, and prompting is off); a broken ``~/.pypirc`` is a
+    one-line error, not a traceback.
 
     configparser's messages quote the offending line (``password = ...``) or value: never shown.
     """
@@ -129,6 +144,8 @@ def read_username(app: Any, credentials: Credentials) -> str:
 
     try:
         return str(credentials.username)
+    except PromptRefused:
+        return None
     except (configparser.Error, UnicodeDecodeError) as exc:
         app.abort(config_error_message(Path.home() / ".pypirc", exc), code=2)
         raise  # pragma: no cover - abort() does not return
@@ -137,16 +154,21 @@ def read_username(app: Any, credentials: Credentials) -> str:
         raise  # pragma: no cover - abort() does not return
 
 
-def read_password(app: Any, credentials: Credentials, *, no_prompt: bool) -> str:
-    """The password, as hatch finds it; a missing or broken keyring falls through to the prompt."""
+def read_password(app: Any, credentials: Credentials, *, no_prompt: bool, prompt: bool = True) -> str | None:
+    """The password, as hatch finds it (None: none found, and prompting is off); a missing or broken
+    keyring falls through to the prompt."""
     import click
 
     try:
         return str(credentials.password)
+    except PromptRefused:  # no password configured, none in the keyring (or no user name to look it up)
+        return None
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise  # app.abort() and an interrupted prompt: hatch's own way out
     except Exception as exc:  # keyring backends raise their own types (NoKeyringError, dbus, secretstorage)
         app.display_debug(f"keyring lookup failed: {type(exc).__name__}")
+        if not prompt:
+            return None
         if no_prompt:
             app.abort(
                 "Missing required option: auth (no usable keyring backend to look it up; "
@@ -184,3 +206,14 @@ class _TokenDefaultApp:
         if text.startswith("Username for ") and "default" not in kwargs:
             kwargs.update(default="__token__", show_default=False)
         return self._app.prompt(text, **kwargs)
+
+
+class PromptRefused(Exception):
+    """hatch would prompt here, and this run must not: nothing was found where hatch looks."""
+
+
+class _NoPromptApp(_TokenDefaultApp):
+    """hatch's app, where a prompt means that nothing was found (trusted publishing may stand in)."""
+
+    def prompt(self, text: str, **kwargs: Any) -> Any:
+        raise PromptRefused(text)

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from hatch.publish.plugin.interface import PublisherInterface
 
-from ._shared import display_path, error_lines, publish_options
-from .hatch_index import Target, find_credentials, read_password, read_username, remember
+from ._shared import display_path, error_lines, mask_in_ci_log, publish_options
+from .hatch_index import Credentials, Target, find_credentials, read_password, read_username, remember
 from .hatch_output import EventRenderer
-from .hatch_settings import KNOWN_KEYS, PLUGIN_NAME, collect_settings
+from .hatch_settings import KNOWN_KEYS, PLUGIN_NAME, Settings, collect_settings
 
 if TYPE_CHECKING:
     from publish_plugins import ProjectRef
+    from publish_plugins.options import Repository
+
+    from ._shared import Endpoint
 
 # KNOWN_KEYS: the `-o` keys this publisher takes, for documentation checks.
 __all__ = ["KNOWN_KEYS", "SafePublisher"]
@@ -33,6 +36,8 @@ _HATCH_OPTIONS = {
     "--skip-existing": "-o skip-existing",
     " (--timeout)": "",
 }
+# How hatch takes a password, for a user name found without one (where nothing may be asked: in a CI).
+_PASSWORD_HOW = "give -o auth=..., HATCH_INDEX_AUTH or `auth` in the repository's hatch config"  # noqa: S105
 
 
 class SafePublisher(PublisherInterface):
@@ -67,6 +72,7 @@ class SafePublisher(PublisherInterface):
                 report=Path(report.value) if report and report.value else None,
                 report_from=report.where if report else "-o report",
                 jobs=settings.jobs,
+                attestations=settings.attestations,
             )
             target = Target.resolve(self.app, root, index_cache, settings)
             endpoint = target.endpoint(settings)  # checked before any password prompt
@@ -75,11 +81,9 @@ class SafePublisher(PublisherInterface):
             return
         paths = [_artifact_path(artifact, root) for artifact in artifacts]
         project, dist_dir = (None, root / "dist") if paths else _default_selection(self.app, root)
-        credentials = find_credentials(self.app, index_cache, settings, target, no_prompt=no_prompt)
         try:  # the core checks the values once more; its UsageError is one line like any other
-            username = read_username(self.app, credentials)
-            repository = endpoint.repository(
-                username, read_password(self.app, credentials, no_prompt=no_prompt)
+            repository, credentials = _repository(
+                self.app, settings, target, endpoint, index_cache, no_prompt=no_prompt
             )
         except PublishError as exc:
             self.app.abort(str(exc), code=exc.exit_code)
@@ -88,15 +92,22 @@ class SafePublisher(PublisherInterface):
         renderer = EventRenderer(self.app)
         try:
             result = publish(
-                paths, repository, run_options, project=project, dist_dir=dist_dir, on_event=renderer
+                paths,
+                repository,
+                run_options,
+                project=project,
+                dist_dir=dist_dir,
+                on_event=mask_in_ci_log(renderer),
             )
         except PublishError as exc:
             renderer.close()
-            if initialize_auth and exc.exit_code != 1 and not isinstance(exc, Interrupted):
+            remembered = initialize_auth and exc.exit_code != 1 and not isinstance(exc, Interrupted)
+            if credentials is not None and remembered:
                 remember(self.app, credentials)
             message, hint = error_lines(
                 exc,
-                password_given=repository.password is not None,
+                # With `always` the minted token is the credential: no advice to give another.
+                password_given=repository.password is not None or settings.trusted_publishing == "always",
                 credentials="pass -o user=USER -o auth=PASSWORD or set HATCH_INDEX_USER / HATCH_INDEX_AUTH",
                 skip_existing="pass -o skip-existing",
                 options=_HATCH_OPTIONS,
@@ -114,8 +125,66 @@ class SafePublisher(PublisherInterface):
         finally:
             renderer.close()
         # Like `hatch publish`: remember prompted credentials once an upload proved them (or when asked to).
-        if initialize_auth or (not settings.dry_run and result.count("uploaded")):
+        proved = not settings.dry_run and result.count("uploaded") > 0
+        if credentials is not None and (initialize_auth or proved):
             remember(self.app, credentials)
+
+
+# `app` is hatch's Application: Any, as in _default_selection.
+def _repository(
+    app: Any, settings: Settings, target: Target, endpoint: Endpoint, index_cache: Path, *, no_prompt: bool
+) -> tuple[Repository, Credentials | None]:
+    """The core's Repository, and hatch's credentials object to remember prompted values with (None when
+    nothing could have been asked).
+
+    With ``trusted-publishing=always`` the minted token is the only credential: hatch's configured ones (its
+    config, ``~/.pypirc``, keyring, remembered users) are not read, and one given for this run (``-o``,
+    hatch's flags, HATCH_INDEX_*) is refused, exit 2. With ``automatic`` in a CI whose identity trusted
+    publishing can use, nothing is asked: what hatch finds is used, else the token is minted.
+    """
+    credentials: Credentials | None = None
+    if settings.trusted_publishing == "always":
+        username, password, user_from = _explicit_credentials(settings)
+    else:
+        prompt = not (settings.trusted_publishing == "automatic" and _in_ci())
+        credentials = find_credentials(app, index_cache, settings, target, no_prompt=no_prompt, prompt=prompt)
+        username = read_username(app, credentials)
+        password = read_password(app, credentials, no_prompt=no_prompt, prompt=prompt)
+        if username is None and password:
+            username = "__token__"  # what hatch's user name prompt offers: "[__token__]"
+        user_from = _user_from(settings, target)
+        if not prompt:
+            credentials = None  # nothing was asked: nothing to remember
+    repository = endpoint.repository(
+        username,
+        password,
+        user_from=user_from,
+        password_how=_PASSWORD_HOW,
+        trusted=settings.given.get("trusted-publishing"),
+    )
+    return repository, credentials
+
+
+def _in_ci() -> bool:
+    """A CI whose OIDC identity trusted publishing can use (standard library only: cheap)."""
+    from publish_plugins._ci import detected_ci
+
+    return detected_ci() is not None
+
+
+def _explicit_credentials(settings: Settings) -> tuple[str | None, str | None, str | None]:
+    """User and password given for this run (``-o``, hatch's flags, HATCH_INDEX_*), and where from."""
+    user, auth = settings.explicit_setting("user"), settings.explicit_setting("auth")
+    where = user.where if user is not None else auth.where if auth is not None else None
+    return (user.value if user else None), (auth.value if auth else None), where
+
+
+def _user_from(settings: Settings, target: Target) -> str | None:
+    """Where the user name hatch found came from, as far as can be told (for a missing password)."""
+    given = settings.given.get("user")
+    if given is not None:
+        return given.where
+    return f"'user' in {target.where}" if target.config.get("user") else None
 
 
 def _artifact_path(artifact: str, root: Path) -> Path:

@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._shared import Setting
+from ._shared import Setting, trusted_publishing
+
+if TYPE_CHECKING:
+    from publish_plugins.options import TrustedPublishing
 
 __all__ = ["KNOWN_KEYS", "PLUGIN_NAME", "Settings", "collect_settings"]
 
 PLUGIN_NAME = "safe"
 
-_BOOLEAN_KEYS = ("skip-existing", "dry-run")
+_BOOLEAN_KEYS = ("skip-existing", "dry-run", "attestations")
 _PATH_KEYS = ("report", "ca-cert", "client-cert", "client-key")
-_TEXT_KEYS = ("check-url", "repo", "user", "auth")
+_TEXT_KEYS = ("check-url", "repo", "user", "auth", "trusted-publishing")
 KNOWN_KEYS = frozenset({*_BOOLEAN_KEYS, *_PATH_KEYS, *_TEXT_KEYS, "jobs"})
 _HATCH_KEYS = frozenset({"no_prompt", "initialize_auth"})  # put in `options` by hatch itself
 _CONFIG_ONLY_KEYS = frozenset({"disable"})  # hatch reads it from every publisher table
@@ -55,13 +58,21 @@ class Settings:
     skip_existing: bool = False
     dry_run: bool = False
     jobs: int = 1
+    attestations: bool = True
+    trusted_publishing: TrustedPublishing = "automatic"
     auth_in_pyproject: bool = False
     given: dict[str, Setting] = field(default_factory=dict)
     """The text and path keys that were set (``repo``, ``ca-cert``, ``report``...), with where."""
+    explicit: frozenset[str] = frozenset()
+    """The keys given for this run (``-o``, hatch's flags and HATCH_INDEX_* variables), not configured."""
 
     def value(self, key: str) -> str | None:
         found = self.given.get(key)
         return found.value if found is not None else None
+
+    def explicit_setting(self, key: str) -> Setting | None:
+        """``key`` as given for this run (``-o user``, ``-u/--user``, ``HATCH_INDEX_USER``), else None."""
+        return self.given.get(key) if key in self.explicit else None
 
 
 def collect_settings(
@@ -73,9 +84,10 @@ def collect_settings(
     config_file: str,
 ) -> Settings:
     """Merge the sources, first wins: ``-o``, hatch's flags and HATCH_INDEX_*, pyproject, hatch's config."""
+    cli, flags = _cli_options(options), _hatch_flags()
     sources: list[dict[str, _Value]] = [
-        _cli_options(options),
-        _hatch_flags(),
+        cli,
+        flags,
         _config_table(
             project_config, f"[tool.hatch.publish.{PLUGIN_NAME}] in {root / 'pyproject.toml'}", root
         ),
@@ -89,8 +101,12 @@ def collect_settings(
         skip_existing=_boolean(merged.get("skip-existing")),
         dry_run=_boolean(merged.get("dry-run")),
         jobs=_jobs(merged.get("jobs")),
+        attestations=_boolean(merged.get("attestations"), default=True),
+        # Checked here, with the other values: a bad mode stops the run before any credential is looked up.
+        trusted_publishing=trusted_publishing(given.get("trusted-publishing")),
         auth_in_pyproject="auth" in project_config,
         given=given,
+        explicit=frozenset({*cli, *flags}),
     )
 
 
@@ -100,7 +116,12 @@ def _text(key: str, found: _Value) -> Setting:
     if not isinstance(found.value, str):
         raise UsageError(f"{found.label}: must be a string")  # never echo the value: it may be `auth`
     if not found.value:
-        placeholder = {"report": "FILE", "check-url": "URL", "repo": "NAME-or-URL"}.get(key, "VALUE")
+        placeholder = {
+            "report": "FILE",
+            "check-url": "URL",
+            "repo": "NAME-or-URL",
+            "trusted-publishing": "automatic|always|never",
+        }.get(key, "VALUE")
         raise UsageError(f"{found.label}: needs a value (-o {key}={placeholder})")
     if key not in _PATH_KEYS:
         return Setting(found.value, found.label)
@@ -160,11 +181,11 @@ def _known_key(raw_key: str, label: str) -> str:
     return key
 
 
-def _boolean(found: _Value | None) -> bool:
+def _boolean(found: _Value | None, *, default: bool = False) -> bool:
     from publish_plugins.errors import UsageError
 
     if found is None:
-        return False
+        return default
     if isinstance(found.value, bool):
         return found.value
     if isinstance(found.value, str):

@@ -8,7 +8,9 @@ What comes from PDM (research/hosts.md §2): the build (``pdm build``'s ``do_bui
 calls it), the repository and credentials (``pdm_repository``), the ``pre_publish``/``post_publish`` hooks,
 and the terminal UI (``pdm_output``). What does not: the HTTP session. PDM's sets the upload credentials
 on the client, so they would travel with every request; the core uploads and reads the index with its own
-client, which sends credentials to the upload origin only.
+client, which sends credentials to the upload origin only. Trusted publishing (PDM's OIDC exchange) and
+PEP 740 attestations are the core's too, as in every front end: ``--trusted-publishing`` and
+``--no-attestations``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
-from ._shared import display_path, error_lines, positive_int, publish_options
+from ._shared import Setting, display_path, error_lines, mask_in_ci_log, positive_int, publish_options
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +31,13 @@ if TYPE_CHECKING:
     from pdm.project import Project
 
     from publish_plugins import ProjectRef
+    from publish_plugins.options import TrustedPublishing
 
 __all__ = ["SafePublishCommand"]
+
+# publish_plugins.options.TRUSTED_PUBLISHING, spelled out: PDM builds every command's parser on every start,
+# and this module imports nothing of the core then (mypy checks each value against the core's type).
+_TRUSTED_PUBLISHING: tuple[TrustedPublishing, ...] = ("automatic", "always", "never")
 
 
 class SafePublishCommand(BaseCommand):
@@ -120,6 +127,20 @@ class SafePublishCommand(BaseCommand):
             metavar="N",
             help="Upload N files in parallel (default: 1)",
         )
+        safe.add_argument(
+            "--trusted-publishing",
+            choices=_TRUSTED_PUBLISHING,
+            default="automatic",
+            help="Mint an upload token from the CI's OIDC identity (PyPI, TestPyPI): automatic (default) "
+            "when no credentials are found and a supported CI is detected, always (configured credentials "
+            "are not read; given ones are refused), or never",
+        )
+        safe.add_argument(
+            "--no-attestations",
+            dest="attestations",
+            action="store_false",
+            help="Do not send the PEP 740 attestations found beside the files (<file>.<kind>.attestation)",
+        )
 
     def handle(self, project: Project, options: argparse.Namespace) -> None:
         # PDM turns any exception into exit 1; the documented codes need sys.exit.
@@ -155,11 +176,16 @@ def _run(project: Project, options: argparse.Namespace) -> int:
             dry_run=options.dry_run,
             report=options.report,
             jobs=options.jobs,
+            attestations=options.attestations,
         )
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
         repository = target.endpoint.repository(
-            target.username, target.password, user_from=target.user_from, password_how=target.password_how
+            target.username,
+            target.password,
+            user_from=target.user_from,
+            password_how=target.password_how,
+            trusted=Setting(options.trusted_publishing, "--trusted-publishing"),
         )
         password_given, name = repository.password is not None, target.name
         if options.build:
@@ -170,7 +196,12 @@ def _run(project: Project, options: argparse.Namespace) -> int:
         if not dist_dir.is_dir():
             raise UsageError(f"{dist_dir} is not a folder; build first (without --no-build) or set -d/--dest")
         result = publish(
-            [], repository, run_options, project=_project_ref(project), dist_dir=dist_dir, on_event=renderer
+            [],
+            repository,
+            run_options,
+            project=_project_ref(project),
+            dist_dir=dist_dir,
+            on_event=mask_in_ci_log(renderer),
         )
     except PublishError as exc:
         renderer.close()

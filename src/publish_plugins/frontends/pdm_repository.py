@@ -7,9 +7,12 @@ config's (PDM 2.13 has global ones only), or a URL, which takes the settings of 
 their ``PDM_PUBLISH_*`` variables win over the table; the password may come from PDM's keyring entry.
 
 The credentials, in the order of PDM's ``Repository``: user name and password; a password alone (an API
-token); the URL's user info; the keyring, for the URL; a trusted-publishing token (OIDC); a prompt on a
-terminal, with PDM's offer to save what was typed to the keyring. The upload is the core's: PDM's HTTP
-session (which would send the credentials with every request) is never used for it.
+token); the URL's user info; the keyring, for the URL; trusted publishing; a prompt on a terminal, with
+PDM's offer to save what was typed to the keyring. Trusted publishing is the core's, as in every front end
+(``--trusted-publishing``): where PDM would ask PyPI for a token (no credentials found, in a CI that has an
+OIDC identity; or ``always``, which reads no configured credentials), the credentials stay empty and the
+core mints the token after the index check, when there is something to upload. The upload is the core's
+too: PDM's HTTP session (which would send the credentials with every request) is never used for it.
 """
 
 from __future__ import annotations
@@ -69,17 +72,10 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
         # A URL (or one missing its scheme, which PDM takes for a name and would quote) is checked first.
         validate_url(name, what=name_from)
     config = _repository_config(project, name or "pypi")
-    username, user_from = _given(options.username, "-u/--username", "PDM_PUBLISH_USERNAME")
-    password, _ = _given(options.password, "-P/--password", "PDM_PUBLISH_PASSWORD")
     ca_certs, ca_from = _given(options.ca_certs, "--ca-certs", "PDM_PUBLISH_CA_CERTS")
     configured = config.name != "__unknown__"  # a [repository.NAME] table (or a built-in one)
     setting = f"repository.{config.name}"
-    if username is not None:
-        config.username = username
-    elif config.username:
-        user_from = f"{setting}.username (PDM configuration)"
-    if password is not None:
-        config.password = password
+    username, password, user_from = _credentials(config, options, setting)
     if ca_certs is not None:
         config.ca_certs = ca_certs
     elif config.ca_certs:
@@ -89,8 +85,6 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
         config.ca_certs = os.getenv(ca_from) or None
     if options.verify_ssl is False:
         config.verify_ssl = False
-    if hasattr(config, "populate_keyring_auth"):  # not in PDM 2.13, which reads it in `config.password`
-        config.populate_keyring_auth()
     client_cert = getattr(config, "client_cert", None)  # not in PDM 2.13
     checked = endpoint(
         Setting(config.url, f"{setting}.url (PDM configuration)" if configured else name_from),
@@ -109,11 +103,31 @@ def resolve_target(project: Project, options: argparse.Namespace) -> Target:
             project.config["request_timeout"], "request_timeout (PDM configuration)", at_least_default=True
         ),
     )
-    target = Target(
-        checked, config.name if configured else "NAME", config.username, config.password, user_from
-    )
-    _find_credentials(project, target, dry_run=bool(options.dry_run))
+    target = Target(checked, config.name if configured else "NAME", username, password, user_from)
+    _find_credentials(project, target, trusted=options.trusted_publishing, dry_run=bool(options.dry_run))
     return target
+
+
+def _credentials(
+    config: RepositoryConfig, options: argparse.Namespace, setting: str
+) -> tuple[str | None, str | None, str | None]:
+    """User name, password and where the name came from: the options and ``PDM_PUBLISH_*`` over the
+    repository's table and PDM's keyring entry for it (``pdm-repository-NAME``), as ``pdm publish`` merges
+    them. With ``--trusted-publishing always`` the minted token is the only credential: the table and the
+    keyring are not read, and what was given is returned to be refused, naming where it came from."""
+    username, user_from = _given(options.username, "-u/--username", "PDM_PUBLISH_USERNAME")
+    password, _ = _given(options.password, "-P/--password", "PDM_PUBLISH_PASSWORD")
+    if options.trusted_publishing == "always":
+        return username, password, user_from
+    if username is not None:
+        config.username = username
+    elif config.username:
+        user_from = f"{setting}.username (PDM configuration)"
+    if password is not None:
+        config.password = password
+    if hasattr(config, "populate_keyring_auth"):  # not in PDM 2.13, which reads it in `config.password`
+        config.populate_keyring_auth()
+    return config.username, config.password, user_from
 
 
 def _repository_config(project: Project, name: str) -> RepositoryConfig:
@@ -139,32 +153,38 @@ def _repository_config(project: Project, name: str) -> RepositoryConfig:
     return config
 
 
-def _find_credentials(project: Project, target: Target, *, dry_run: bool) -> None:
+def _find_credentials(project: Project, target: Target, *, trusted: str, dry_run: bool) -> None:
     """The steps of PDM's ``Repository._ensure_credentials`` after the configured user and password.
 
-    A dry run takes what is stored and otherwise reads the index anonymously: no token minted, no prompt.
+    Where PDM would ask PyPI for a trusted-publishing token (``trusted``: ``automatic`` in a CI with an
+    OIDC identity, or ``always``), the credentials stay empty: the core mints the token when it has
+    something to upload. A dry run takes what is stored and otherwise reads the index anonymously: no
+    token minted, no prompt. A user name left without a password is refused by ``Endpoint.repository``,
+    naming where it came from, as is any credential given with ``always``.
     """
+    if trusted == "always":
+        return  # no keyring, no prompt; given credentials are refused as given (not as user __token__)
+    parts = urlsplit(target.endpoint.upload_url)
+    if target.password:
+        target.username = target.username or "__token__"
+    elif parts.username is not None and parts.password is not None:
+        target.username = None  # the core takes user and password from the URL
+    else:
+        _stored_or_asked(project, target, trusted=trusted, dry_run=dry_run)
+
+
+def _stored_or_asked(project: Project, target: Target, *, trusted: str, dry_run: bool) -> None:
+    """PDM's keyring entry for the URL; then, if there is none, what this run does without credentials."""
     from pdm import termui
     from pdm.models.auth import keyring
 
+    from publish_plugins._ci import detected_ci
     from publish_plugins.errors import UsageError
 
-    url = target.endpoint.upload_url
-    parts = urlsplit(url)
-    if target.password:
-        target.username = target.username or "__token__"
-        return
-    if parts.username is not None and parts.password is not None:
-        target.username = None  # the core takes user and password from the URL
-        return
-    found = keyring.get_auth_info(url, target.username) if keyring.enabled else None
-    if found is None and not dry_run:
-        token = _trusted_publishing_token(project, url)
-        found = ("__token__", token) if token else None
+    found = keyring.get_auth_info(target.endpoint.upload_url, target.username) if keyring.enabled else None
     if found is not None:
         target.username, target.password = found
-        return
-    if dry_run:
+    elif dry_run:
         # Anonymous: a user name without a password would make every read fail where anonymous ones work.
         project.core.ui.echo(
             "dry run: no stored credentials, reading the index anonymously",
@@ -172,47 +192,32 @@ def _find_credentials(project: Project, target: Target, *, dry_run: bool) -> Non
             verbosity=termui.Verbosity.DETAIL,
         )
         target.username = None
-        return
-    if not termui.is_interactive():
-        if target.username:
-            return  # the user name alone: the command says that the password is missing, and where
+    elif trusted == "automatic" and detected_ci() is not None:
+        pass  # PDM's next step, the OIDC exchange, is the core's: no prompt, no "required" error
+    elif termui.is_interactive():
+        _prompt(target)
+    elif not target.username:  # a user name alone: the command says that the password is missing, and where
         raise UsageError(
             "Username and password are required: pass -u/-P, set PDM_PUBLISH_USERNAME/PDM_PUBLISH_PASSWORD, "
             "or configure `pdm config repository.NAME.username` / `.password`"
         )
-    # PDM's prompt (Repository._prompt_for_credentials): the keyring for the host first.
-    found = keyring.get_auth_info(parts.netloc, target.username) if keyring.enabled else None
+
+
+def _prompt(target: Target) -> None:
+    """PDM's prompt (``Repository._prompt_for_credentials``): the keyring for the host first, then ask, and
+    offer to save what was typed."""
+    from pdm import termui
+    from pdm.models.auth import keyring
+
+    netloc = urlsplit(target.endpoint.upload_url).netloc
+    found = keyring.get_auth_info(netloc, target.username) if keyring.enabled else None
     if found is not None:
         target.username, target.password = found
         return
     target.username = target.username or termui.ask("[primary]Username")
     target.password = termui.ask("[primary]Password", password=True)
     if keyring.enabled and termui.confirm("Save credentials to keyring?"):
-        target.to_save = (parts.netloc, target.username, target.password)
-
-
-def _trusted_publishing_token(project: Project, url: str) -> str | None:
-    """PDM's trusted publishing: a PyPI upload token for the CI's OIDC identity, or None.
-
-    The front end's one use of a PDM internal, as PDM has no public API for it: the private method
-    ``Repository._get_pypi_token_via_oidc``, which reads nothing of its object but ``url``, ``ui`` and
-    ``session``, given here without building PDM's ``Repository`` (whose constructor would also prompt).
-    Checked against PDM 2.13.0 (GitHub Actions only) and 2.29.4 (every CI the ``id`` package knows).
-    """
-    from types import SimpleNamespace
-
-    from pdm.cli.commands.publish.repository import Repository
-    from pdm.environments import BareEnvironment
-
-    # A bare environment's session: the project's own would select (and create) a virtualenv.
-    host = SimpleNamespace(url=url, ui=project.core.ui, session=BareEnvironment(project).session)
-    try:
-        return Repository._get_pypi_token_via_oidc(host)  # type: ignore[arg-type]
-    except (ValueError, KeyError, TypeError):
-        # An index that is not PyPI may answer the audience URL with a page that is not the expected
-        # JSON; PDM catches only HTTP errors there. It means "no token", as they do.
-        project.core.ui.echo("Failed to get PyPI token via OIDC", err=True)
-        return None
+        target.to_save = (netloc, target.username, target.password)
 
 
 def _given(value: str | None, option: str, variable: str) -> tuple[str | None, str]:

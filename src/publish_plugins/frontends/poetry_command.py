@@ -1,4 +1,5 @@
-"""``poetry publish`` with two more options: ``--skip-existing-strict`` and ``--check-url URL``.
+"""``poetry publish`` with more options: ``--skip-existing-strict``, and ``--check-url URL``,
+``--trusted-publishing MODE`` and ``--no-attestations``, which imply it.
 
 Without them the command is poetry's own (``super().handle()``), unchanged. With them, poetry's options
 and configuration are resolved the way ``poetry.publishing.Publisher.publish`` resolves them
@@ -18,7 +19,14 @@ from typing import TYPE_CHECKING, ClassVar
 from cleo.helpers import option
 from poetry.console.commands.publish import PublishCommand
 
-from ._shared import display_path, error_lines, publish_options
+from ._shared import (
+    Setting,
+    display_path,
+    error_lines,
+    mask_in_ci_log,
+    publish_options,
+    trusted_publishing,
+)
 from .poetry_output import EventRenderer, escape
 from .poetry_repository import check_repository_url, resolve_repository
 
@@ -35,13 +43,21 @@ The index to read is derived from the repository URL (<comment>.../simple/</comm
 <comment>+simple</comment>, PyPI); <info>--check-url</info> names it where it cannot be derived,
 and implies <info>--skip-existing-strict</info>.
 
+<info>--trusted-publishing</info> (PyPI, TestPyPI) mints an upload token from the CI's OIDC identity:
+<comment>automatic</comment> (the default) when no credentials are configured and a supported CI is
+detected, <comment>always</comment> (configured credentials are not read, -u/-p refused), or
+<comment>never</comment>. Attestations found beside the files (<comment><file>.<kind>.attestation</comment>)
+are sent with them unless <info>--no-attestations</info> is given. Both imply
+<info>--skip-existing-strict</info>.
+
 Exit codes with these options: 0 every file is on the index, 1 upload, network or authentication
 failure, 2 usage error or invalid distribution, 3 conflict (nothing uploaded).
 """
 
 
 class SafePublishCommand(PublishCommand):
-    """poetry's ``publish``; ``--skip-existing-strict`` or ``--check-url`` switch to the safe path."""
+    """poetry's ``publish``; ``--skip-existing-strict`` (or an option that implies it) switches to the safe
+    path."""
 
     options: ClassVar[list[Option]] = [
         *PublishCommand.options,
@@ -58,6 +74,18 @@ class SafePublishCommand(PublishCommand):
             "Implies --skip-existing-strict.",
             flag=False,
         ),
+        option(
+            "trusted-publishing",
+            None,
+            "Mint an upload token from the CI's OIDC identity (PyPI, TestPyPI): automatic (default), always "
+            "or never. Implies --skip-existing-strict.",
+            flag=False,
+        ),
+        option(
+            "no-attestations",
+            None,
+            "Do not send the PEP 740 attestations found beside the files. Implies --skip-existing-strict.",
+        ),
     ]
 
     help = PublishCommand.help + _HELP
@@ -66,7 +94,7 @@ class SafePublishCommand(PublishCommand):
 
     def handle(self) -> int:
         check_url = self.option("check-url")
-        if not self.option("skip-existing-strict") and check_url is None:
+        if not self.option("skip-existing-strict") and not self._implied_by():
             return super().handle()
         from publish_plugins.errors import EXIT_INTERRUPTED, PublishError
 
@@ -98,16 +126,35 @@ class SafePublishCommand(PublishCommand):
         finally:
             renderer.close()
 
+    def _implied_by(self) -> list[str]:
+        """The given options that imply ``--skip-existing-strict``."""
+        given = {
+            "--check-url": self.option("check-url") is not None,
+            "--trusted-publishing": self.option("trusted-publishing") is not None,
+            "--no-attestations": bool(self.option("no-attestations")),
+        }
+        return [name for name, on in given.items() if on]
+
     def _handle_safely(self, check_url: str | None, renderer: EventRenderer) -> int:
         from publish_plugins.errors import EXIT_FAILURE, UsageError
 
         if self.option("skip-existing"):
+            if self.option("skip-existing-strict") or check_url is not None:
+                raise UsageError(
+                    "--skip-existing cannot be combined with --skip-existing-strict or --check-url: "
+                    "choose one way of handling files already on the index"
+                )
             raise UsageError(
-                "--skip-existing cannot be combined with --skip-existing-strict or --check-url: "
-                "choose one way of handling files already on the index"
+                f"--skip-existing cannot be combined with {' or '.join(self._implied_by())}, which implies "
+                "--skip-existing-strict: choose one way of handling files already on the index"
             )
         if check_url is not None and not check_url.strip():
             raise UsageError("--check-url needs a URL")
+        given_mode = self.option("trusted-publishing")
+        trusted = None if given_mode is None else Setting(given_mode, "--trusted-publishing")
+        if trusted is not None and not given_mode.strip():
+            raise UsageError("--trusted-publishing needs a value: automatic, always or never")
+        mode = trusted_publishing(trusted)  # a bad value stops the run before anything is read
         check_repository_url(self.option("repository"))  # before self.poetry parses every repository URL
         if not self.poetry.is_package_mode:
             self.line_error("Publishing a package is not possible in non-package mode.")
@@ -120,7 +167,11 @@ class SafePublishCommand(PublishCommand):
             return EXIT_FAILURE
 
         dist_dir = self.option("dist-dir")
-        options = publish_options(skip_existing=False, dry_run=bool(self.option("dry-run")))
+        options = publish_options(
+            skip_existing=False,
+            dry_run=bool(self.option("dry-run")),
+            attestations=not self.option("no-attestations"),
+        )
         # Before the build: a bad URL, setting or missing password must not cost a build.
         self._repository_name, repository = resolve_repository(
             self.poetry.config,
@@ -131,8 +182,10 @@ class SafePublishCommand(PublishCommand):
             cert=self.option("cert"),
             client_cert=self.option("client-cert"),
             check_url=check_url,
+            trusted=trusted,
         )
-        self._password_given = repository.password is not None
+        # With `always` the minted token is the credential: no advice to give another.
+        self._password_given = repository.password is not None or mode == "always"
         if self.option("build"):
             code = self._build(dist_dir)
             if code:
@@ -151,7 +204,9 @@ class SafePublishCommand(PublishCommand):
                 f"{dist_path} is not a folder; run poetry build first, or pass --build or --dist-dir DIR"
             )
         project = ProjectRef(package.name, package.version.text)
-        publish([], repository, options, project=project, dist_dir=dist_path, on_event=renderer)
+        publish(
+            [], repository, options, project=project, dist_dir=dist_path, on_event=mask_in_ci_log(renderer)
+        )
         return 0
 
     def _dist_path(self, dist_dir: str) -> Path:

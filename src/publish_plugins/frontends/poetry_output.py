@@ -54,8 +54,11 @@ class EventRenderer:
                 self._open_bar(event.filename, event.size)
                 return
             if isinstance(event, self._uploaded) and self._bar is not None:
-                # The finished bar says it: " - Uploading <file> 100%" in green, as poetry shows it.
+                # The finished bar says it: " - Uploading <file> 100%" in green, as poetry shows it; the
+                # attestations sent with the file get their line ("<file>: uploaded with 1 attestation").
                 self._close_bar("<fg=green>%percent%%</>")
+                if event.attestations:
+                    self._line(event.message, event.level)
                 return
             # Any other event ends an open bar: the upload did not succeed (yet); say so on a failure.
             failed = (

@@ -36,9 +36,17 @@ def resolve_repository(
     cert: str | None,
     client_cert: str | None,
     check_url: str | None,
+    trusted: Setting | None = None,
 ) -> tuple[str, Repository]:
-    """The repository's display name and the core's Repository for ``--repository NAME`` (poetry 1.8+)."""
+    """The repository's display name and the core's Repository for ``--repository NAME`` (poetry 1.8+).
+
+    ``trusted``: ``--trusted-publishing`` as given. With ``always`` the minted token is the only credential:
+    poetry's configured ones (``pypi-token``, ``http-basic``, their POETRY_* variables, keyring) are not
+    read, and ``-u``/``-p`` given too are refused (exit 2).
+    """
     from poetry.utils.authenticator import Authenticator
+
+    from ._shared import trusted_publishing
 
     name, url = _repository_url(config, name)
     # No HTTP cache: nothing is downloaded through poetry, it only resolves settings.
@@ -58,6 +66,11 @@ def resolve_repository(
         else Setting(_path(certificates.client_cert), f"certificates.{name}.client-cert"),
         timeout=host_timeout(os.environ.get("POETRY_REQUESTS_TIMEOUT"), "POETRY_REQUESTS_TIMEOUT"),
     )
+    if trusted_publishing(trusted) == "always":
+        user_from = "-u/--username" if username else "-p/--password"
+        return _display_name(name), checked.repository(
+            username, password, user_from=user_from, trusted=trusted
+        )
     found_user, password = _credentials(authenticator, name, username, password)
     # poetry takes -u only together with -p; alone, the configured credentials replace it, and with none
     # configured poetry's own publish would go anonymous. Either way the password is missing: said here.
@@ -67,8 +80,14 @@ def resolve_repository(
         f"pass -p PASSWORD, or run `poetry config http-basic.{name} {username}` (it asks for the password); "
         f"an API token goes in `poetry config pypi-token.{name} TOKEN`"
     )
-    repository = checked.repository(username, password, user_from=user_from, password_how=how)
-    return "PyPI" if name == "pypi" else name, repository
+    repository = checked.repository(
+        username, password, user_from=user_from, password_how=how, trusted=trusted
+    )
+    return _display_name(name), repository
+
+
+def _display_name(name: str) -> str:
+    return "PyPI" if name == "pypi" else name
 
 
 def check_repository_url(name: str | None) -> None:
