@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from . import _cancel
 from ._bounded import BadAnswer, BodyTooLarge, read_answer
 from ._distribution import Distribution
+from ._hashing import Hasher, new_hasher
 from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
-from ._policy import Decision, LocalFacts, RemoteFacts, Skip, decide
+from ._policy import Conflict, Decision, LocalFacts, RemoteFacts, Skip, Upload, decide
 from ._retry import Retrier, TryAgain
 from ._simple_index import (
     ProjectFiles,
@@ -29,6 +31,7 @@ from ._text import clean_server_text
 from ._urls import KNOWN_SIMPLE_ROOTS, redact, same_origin
 from .errors import IndexQueryError
 from .events import (
+    ComparingContents,
     DownloadingToCompare,
     EventListener,
     ProjectForwarded,
@@ -167,7 +170,47 @@ class IndexChecker:
         decision = decide(local, facts, self.options.mode)
         if isinstance(decision, Skip) and decision.weak:
             self.emit(WeakHashMatch(dist.filename))
+        if not isinstance(decision, Skip) or decision.kind != "identical":
+            decision = self._equivalent(dist, remote, decision)
         return decision
+
+    def _equivalent(self, dist: Distribution, remote: list[RemoteFile], decision: Decision) -> Decision:
+        """A file with other bytes under the same name: equivalent when the archives hold the same files.
+
+        Only one file of that name, listed once (an ambiguous listing stays a conflict), and only unless
+        byte-identical files are required (``--require-identical``). The index's copy is downloaded,
+        checked against the digest the index lists, and compared member by member.
+        """
+        same_name = [entry for entry in remote if entry.filename == dist.filename]
+        if self.options.require_identical or len(same_name) != 1 or isinstance(decision, Upload):
+            return decision
+        comparison = decision.comparison
+        self.emit(ComparingContents(dist.filename))
+        from ._archive_contents import ArchiveError, compare_archives
+
+        with tempfile.TemporaryDirectory(prefix="publish-plugins-") as folder:
+            copy = Path(folder) / "index-copy"
+            with copy.open("wb") as stream:
+                listed = self._download(same_name[0], stream.write, comparison.algorithm)
+            if listed != comparison.index_digest:
+                raise IndexQueryError(
+                    f"{clean_server_text(dist.filename, 120)}: the index's copy does not match the "
+                    f"{comparison.algorithm} digest its page lists; refusing to compare it"
+                )
+            try:
+                difference = compare_archives(dist.path, copy, kind=dist.identity.kind)
+            except ArchiveError as exc:
+                difference = f"the index's copy cannot be compared ({exc})"
+        if difference is not None:
+            if isinstance(decision, Conflict):
+                return Conflict(f"{decision.reason}: {difference}", comparison)
+            return Skip(decision.kind, f"{decision.reason}: {difference}", comparison)
+        reason = (
+            "equivalent (same files inside; the archives differ only in timestamps/order/compression) "
+            f"(local {comparison.algorithm}:{comparison.local_digest}, "
+            f"index {comparison.algorithm}:{comparison.index_digest})"
+        )
+        return Skip("equivalent", reason, comparison)
 
     def _remote_facts(self, remote: RemoteFile) -> RemoteFacts:
         listed = remote.strongest_hash
@@ -178,7 +221,11 @@ class IndexChecker:
         return RemoteFacts(remote.filename, "sha256", self._download_sha256(remote))
 
     def _download_sha256(self, remote: RemoteFile) -> str:
-        """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap.
+        """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap."""
+        return self._download(remote, lambda _chunk: None, "sha256")
+
+    def _download(self, remote: RemoteFile, sink: Callable[[bytes], object], algorithm: str) -> str:
+        """Stream the index's copy to ``sink`` within --timeout and a size cap; its digest by ``algorithm``.
 
         The bytes are hashed as they come: ``Accept-Encoding: identity``, as pip asks, and no decoding,
         so that a server labelling a .tar.gz ``Content-Encoding: gzip`` does not get its inner tar hashed.
@@ -191,7 +238,12 @@ class IndexChecker:
             # Credentials only to the upload URL's origin, also after a redirect (PyPI's files live on
             # another host than its pages).
             auth = self.auth if same_origin(url, self.repository.upload_url) else None
-            digest = hashlib.sha256()
+            digest = new_hasher(algorithm)
+
+            def take(chunk: bytes, digest: Hasher = digest) -> None:
+                digest.update(chunk)
+                sink(chunk)
+
             try:
                 remaining = ends - time.monotonic()
                 if remaining <= 0:
@@ -204,7 +256,7 @@ class IndexChecker:
                     auth=auth,
                     timeout=remaining,
                     max_bytes=MAX_DOWNLOAD_BYTES,
-                    sink=digest.update,
+                    sink=take,
                     decode=False,
                 )
             except httpx.TimeoutException:

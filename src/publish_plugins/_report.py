@@ -25,10 +25,13 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-Action = Literal["uploaded", "skipped-identical", "skipped-existing", "conflict", "failed", "ignored"]
+Action = Literal[
+    "uploaded", "skipped-identical", "skipped-equivalent", "skipped-existing", "conflict", "failed", "ignored"
+]
 ACTIONS: tuple[Action, ...] = (
     "uploaded",
     "skipped-identical",
+    "skipped-equivalent",
     "skipped-existing",
     "conflict",
     "failed",

@@ -42,9 +42,11 @@ from .events import (
     FileInvalid,
     FileSkipped,
     Finished,
+    OverDefaultSizeLimit,
     PlainHttpCredentials,
     PlanReady,
     ReportNotWritten,
+    RuleNotChecked,
     SkipKind,
     ignore_events,
 )
@@ -54,8 +56,9 @@ if TYPE_CHECKING:
     from ._attestations import Attestation
     from ._distribution import Distribution
     from ._httpx import httpx
+    from ._simple_pages import ProjectFiles
 
-__all__ = ["PENDING", "PlannedFile", "PublishResult", "attestations_not_sent", "publish"]
+__all__ = ["PENDING", "SKIPPED", "PlannedFile", "PublishResult", "attestations_not_sent", "publish"]
 
 # The reason of a record whose upload has not happened yet; settled when the run ends.
 PENDING = "pending upload"
@@ -177,6 +180,8 @@ class _Run:
     prefetch: DigestPrefetch | None = None
     planned: list[PlannedFile] = field(default_factory=list)
     attestation_files: list[Path] = field(default_factory=list)  # named among the paths or in dist/
+    rules: bool = False  # PyPI's upload rules apply to this run
+    large: set[str] = field(default_factory=set)  # files over PyPI's default size limit: uploaded first
 
     def execute(self, paths: list[Path], *, project: ProjectRef | None, dist_dir: Path) -> None:
         if self.options.report_path is not None:
@@ -246,22 +251,29 @@ class _Run:
                     [item.decision.comparison for item in conflicts if isinstance(item.decision, Conflict)],
                     held_back=names,
                 )
+            if uploads and self.rules:
+                self._release_age_problems(uploads, pages)
+            from ._trusted_publishing import UploadCredentials
+
+            credentials = UploadCredentials(
+                client,
+                self.repository,
+                emit=self.emit,
+                add_secrets=self._add_secrets,
+                retry=self.options.retry,
+            )
+            if uploads:
+                # After the plan: a run that uploads nothing mints nothing; a dry run checks, mints nothing.
+                credentials.prepare(mint=not self.options.dry_run)
             if self.options.dry_run:
                 for item in uploads:
                     item.record.action = "uploaded"
                     item.record.reason = "dry run: would be uploaded, not on the index"
                 return
-            from ._trusted_publishing import UploadCredentials
-
-            credentials = UploadCredentials(
-                client, self.repository, emit=self.emit, add_secrets=self._add_secrets
-            )
-            if uploads:
-                credentials.prepare()  # after the plan: a run that uploads nothing mints nothing
             uploader = Uploader(
                 client, self.repository, self.options, checker, self.emit, credentials=credentials
             )
-            uploader.upload_all(uploads)
+            uploader.upload_all(uploads, first=self.large)
 
     def _add_secrets(self, forms: tuple[str, ...]) -> None:
         self.secrets.extend(form for form in forms if form and form not in self.secrets)
@@ -292,6 +304,8 @@ class _Run:
                 reason = f"the same distribution as {other.path} ({dist.identity})"
                 problems.append(InvalidDistribution(str(dist.path), reason))
         attestations = self._read_attestations(dists, problems) if not problems else {}
+        if not problems:
+            problems.extend(self._file_rule_problems(dists))
         if problems:
             self._refuse(problems)
         dists.sort(key=lambda dist: _upload_order(dist.filename))
@@ -340,6 +354,58 @@ class _Run:
             self.emit(FileIgnored(str(path), reason))
         return found
 
+    def _file_rule_problems(self, dists: list[Distribution]) -> list[InvalidDistribution]:
+        """The index's upload rules for each file on its own (the 14-day rule waits for the index's page);
+        files over PyPI's default size limit are announced, to be uploaded first."""
+        from ._rule_check import rule_problems, rules_apply, size_problems
+
+        problems: list[InvalidDistribution] = []
+        if self.options.max_file_size is not None:
+            problems.extend(size_problems(dists, self.options.max_file_size))
+        self.rules = rules_apply(self.options, self.repository.upload_url)
+        if not self.rules:
+            return problems
+        from ._index_rules import DEFAULT_MAX_FILE_SIZE
+
+        for dist in dists:
+            problems.extend(rule_problems(dist))
+            if self.options.max_file_size is None and dist.size > DEFAULT_MAX_FILE_SIZE:
+                self.large.add(dist.filename)
+                self.emit(OverDefaultSizeLimit(dist.filename, dist.size, DEFAULT_MAX_FILE_SIZE))
+        return problems
+
+    def _release_age_problems(
+        self, uploads: list[PlannedFile], pages: dict[str, ProjectFiles | None]
+    ) -> None:
+        """PyPI's 14-day rule for the files to upload, from the upload times on the index's pages."""
+        from ._rule_check import release_state, rule_problems
+
+        problems: list[InvalidDistribution] = []
+        unknown: set[str] = set()
+        for item in uploads:
+            page = pages.get(item.dist.project)
+            if page is None:
+                continue  # a new project: no release of it is old
+            if not release_state(item.dist, page).upload_times_known:
+                unknown.add(item.dist.project)
+                continue
+            for problem in rule_problems(item.dist, page):
+                problems.append(problem)
+                item.record.reason = problem.reason
+        for project in sorted(unknown):
+            self.emit(RuleNotChecked(project, "the index's page gives no upload times (PEP 700)"))
+        if not problems:
+            return
+        for problem in problems:
+            self.emit(FileInvalid(problem.path, problem.reason, alone=len(problems) == 1))
+        for item in uploads:
+            item.record.reason = (
+                item.record.reason
+                if item.record.reason != PENDING
+                else ("not uploaded: another file of the run breaks the index's rules")
+            )
+        raise InvalidDistributions(problems)
+
     def _refuse(self, problems: list[InvalidDistribution]) -> None:
         # With one bad file the run's error line says the same thing: no need to print it twice.
         for problem in problems:
@@ -383,7 +449,7 @@ class _Run:
             record.action = "conflict"
             self.emit(FileConflict(item.dist.filename, decision.reason, decision.comparison))
         else:
-            record.action = _SKIPPED[decision.kind]
+            record.action = SKIPPED[decision.kind]
             self.emit(FileSkipped(item.dist.filename, decision.kind, decision.reason, decision.comparison))
             attestations_not_sent(item, self.emit)
 
@@ -433,7 +499,7 @@ class _Run:
         self.emit(
             Finished(
                 uploaded=counts["uploaded"],
-                skipped=counts["skipped-identical"] + counts["skipped-existing"],
+                skipped=sum(counts[action] for action in SKIPPED.values()),
                 conflicts=counts["conflict"],
                 failed=counts["failed"],
                 ignored=counts["ignored"],
@@ -453,7 +519,11 @@ def attestations_not_sent(item: PlannedFile, emit: EventListener) -> None:
 
 
 # The report's action for each kind of skip.
-_SKIPPED: dict[SkipKind, Action] = {"identical": "skipped-identical", "existing": "skipped-existing"}
+SKIPPED: dict[SkipKind, Action] = {
+    "identical": "skipped-identical",
+    "equivalent": "skipped-equivalent",
+    "existing": "skipped-existing",
+}
 
 
 def _upload_order(filename: str) -> tuple[bool, str]:

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any, NoReturn
 from urllib.parse import unquote, urljoin, urlsplit
@@ -49,6 +50,9 @@ class RemoteFile:
     url: str
     hashes: Mapping[str, str] = field(default_factory=dict)
     yanked: bool = False
+    # PEP 700's ``upload-time`` (JSON pages of API version 1.1), for PyPI's 14-day rule; None when not given
+    # or not readable (the rule is then skipped, never guessed).
+    upload_time: datetime | None = None
 
     @property
     def identity(self) -> Identity | None:
@@ -337,7 +341,20 @@ def _json_file(entry: object, page_url: str) -> RemoteFile:
         raise IndexQueryError(
             f"malformed JSON simple page at {redact(page_url)}: {clean_server_text(str(exc), 200)}"
         ) from None
-    return RemoteFile(filename, absolute, clean, bool(entry.get("yanked", False)))
+    return RemoteFile(
+        filename, absolute, clean, bool(entry.get("yanked", False)), _upload_time(entry.get("upload-time"))
+    )
+
+
+def _upload_time(value: object) -> datetime | None:
+    """PEP 700's ISO 8601 UTC time (``2023-01-02T03:04:05.123456Z``), or None when absent or unreadable."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _check_files_belong(page: ProjectFiles, project: str) -> None:

@@ -19,15 +19,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from ._bounded import BadAnswer, read_answer
+from ._bounded import Answer, BadAnswer, read_answer
 from ._ci import SUPPORTED_CIS, detected_ci
 from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
+from ._retry import RETRYABLE_STATUS, Retrier, TryAgain, is_retryable_error
 from ._text import clean_server_text
 from ._urls import is_loopback
 from .errors import PublishError, TrustedPublishingFailed
-from .events import EventListener, TokenMinted, TokenRenewalFailed, TrustedPublishingNotUsed
-from .options import Repository, secret_forms
+from .events import EventListener, Retrying, TokenMinted, TokenRenewalFailed, TrustedPublishingNotUsed
+from .options import Repository, RetryPolicy, secret_forms
 
 __all__ = ["RENEW_BEFORE", "TOKEN_LIFETIME", "UploadCredentials", "token_claims"]
 
@@ -69,6 +70,10 @@ def token_claims(jwt: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+class _Unanswered(Exception):
+    """No usable answer to an exchange request, after the retries: what went wrong."""
+
+
 class _NotOffered(Exception):
     """The index does not offer trusted publishing (or this run must not use it): the reason."""
 
@@ -90,6 +95,7 @@ class UploadCredentials:
         *,
         emit: EventListener,
         add_secrets: Callable[[tuple[str, ...]], None],
+        retry: RetryPolicy | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -98,6 +104,7 @@ class UploadCredentials:
         self.repository = repository
         self.emit = emit
         self.add_secrets = add_secrets
+        self.retry = retry or RetryPolicy()
         self.environ = os.environ if environ is None else environ
         self.clock = clock
         self.wall_clock = wall_clock
@@ -121,9 +128,13 @@ class UploadCredentials:
     def username(self) -> str | None:
         return "__token__" if self._token is not None else self.repository.username
 
-    def prepare(self) -> None:
+    def prepare(self, *, mint: bool = True) -> None:
         """Mint an upload token if the mode and the situation call for it; raise TrustedPublishingFailed
-        when it is required (``always``) or offered and refused."""
+        when it is required (``always``) or offered and refused.
+
+        ``mint=False`` (a dry run) checks what needs no token (the CI, the index's audience) and stops
+        before the mint, which uses up the CI's token and may create the project (a pending publisher).
+        """
         mode = self.repository.trusted_publishing
         if mode == "never":
             return
@@ -152,6 +163,9 @@ class UploadCredentials:
             self._not_used(str(exc))
             return
         self._ci = ci
+        if not mint:
+            self._not_used(f"dry run: an upload token would be minted at {self.origin} for {ci}")
+            return
         self._mint(renewal=False)
 
     def auth(self) -> httpx.Auth | None:
@@ -184,17 +198,9 @@ class UploadCredentials:
                 "the upload URL is plain http: an OIDC token goes only over https (or to this machine)"
             )
         try:
-            answer = read_answer(
-                self.client,
-                "GET",
-                str(url),
-                headers={"Accept": "application/json"},
-                auth=None,
-                timeout=self.repository.timeout,
-                max_bytes=_MAX_ANSWER,
-            )
-        except (httpx.HTTPError, BadAnswer) as exc:
-            raise _NotOffered(f"{url} could not be read: {_describe(exc)}") from None
+            answer = self._request("GET", str(url), lambda: None)
+        except _Unanswered as exc:
+            raise _NotOffered(f"{url} could not be read: {exc}") from None
         if answer.status == 403:
             raise _NotOffered(f"{self.origin} has trusted publishing turned off (403 at {url})")
         if answer.status == 404:
@@ -234,24 +240,21 @@ class UploadCredentials:
         return str(jwt)
 
     def _mint(self, *, renewal: bool) -> None:
-        jwt = self._ci_token()
         url = self.origin + "/_/oidc/mint-token"
-        body = json.dumps({"token": jwt}).encode()
+        tokens: list[str] = []
+
+        def body() -> bytes:
+            # A fresh OIDC token for each try: each is good for one mint (GitLab's is the job's one token).
+            tokens.append(self._ci_token())
+            return json.dumps({"token": tokens[-1]}).encode()
+
         try:
-            answer = read_answer(
-                self.client,
-                "POST",
-                url,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                auth=None,
-                timeout=self.repository.timeout,
-                max_bytes=_MAX_ANSWER,
-                content=[body],
-            )
-        except (httpx.HTTPError, BadAnswer) as exc:
+            answer = self._request("POST", url, body)
+        except _Unanswered as exc:
             raise TrustedPublishingFailed(
-                f"trusted publishing: cannot mint an upload token at {url}: {_describe(exc)}"
+                f"trusted publishing: cannot mint an upload token at {url}: {exc}"
             ) from None
+        jwt = tokens[-1]
         data = _json(answer.body)
         token = data.get("token")
         if answer.status != 200 or not isinstance(token, str) or not token:
@@ -264,6 +267,43 @@ class UploadCredentials:
         now = self.clock()
         self._expires_at = now + lifetime
         self._renew_at = now + max(lifetime - RENEW_BEFORE, 0.0)
+
+    def _request(self, method: str, url: str, body: Callable[[], bytes | None]) -> Answer:
+        """One exchange request, tried again on a network error, a 5xx or a 429 (the run's retry policy)."""
+
+        def attempt(_tries: int) -> Answer:
+            content = body()
+            headers = {"Accept": "application/json"}
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                answer = read_answer(
+                    self.client,
+                    method,
+                    url,
+                    headers=headers,
+                    auth=None,
+                    timeout=self.repository.timeout,
+                    max_bytes=_MAX_ANSWER,
+                    content=None if content is None else [content],
+                )
+            except BadAnswer as exc:
+                raise _Unanswered(clean_server_text(str(exc))) from None
+            except httpx.HTTPError as exc:
+                if not is_retryable_error(exc):
+                    raise _Unanswered(describe_error(exc)) from None
+                raise TryAgain(describe_error(exc)) from None
+            if answer.status in RETRYABLE_STATUS:
+                raise TryAgain(f"{answer.status} {clean_server_text(answer.reason)}", answer)
+            return answer
+
+        def give_up(last: TryAgain, tries: int) -> Answer:
+            raise _Unanswered(f"{last.reason} (gave up after {tries} tries)")
+
+        def announce(again: TryAgain, tries: int, delay: float) -> None:
+            self.emit(Retrying(f"trusted publishing ({url})", again.reason, tries, delay))
+
+        return Retrier(self.retry).run(attempt, give_up=give_up, before_wait=announce)
 
     def _refusal(
         self, url: str, status: int, reason: str, data: dict[str, object], jwt: str
@@ -304,9 +344,3 @@ def _lifetime(expires: object, now: float) -> float:
     if isinstance(expires, bool) or not isinstance(expires, (int, float)) or not math.isfinite(expires):
         return TOKEN_LIFETIME
     return min(max(float(expires) - now, 0.0), TOKEN_LIFETIME)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, httpx.HTTPError):
-        return describe_error(exc)
-    return clean_server_text(str(exc))

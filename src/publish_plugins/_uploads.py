@@ -9,7 +9,7 @@ which upload was in flight when the signal came.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import NoReturn
 
 from . import _cancel
@@ -78,13 +78,17 @@ class Uploader:
         self._settled = False
         self._doing: dict[int, tuple[PlannedFile, str]] = {}  # id(item): what its upload is doing now
 
-    def upload_all(self, uploads: list[PlannedFile]) -> None:
-        """Upload wheels, then sdists; raise the run's error after the last upload in flight finished."""
-        wheels = [item for item in uploads if item.dist.filetype == "bdist_wheel"]
-        sdists = [item for item in uploads if item.dist.filetype == "sdist"]
+    def upload_all(self, uploads: list[PlannedFile], *, first: Collection[str] = ()) -> None:
+        """Upload the files named in ``first`` (over the index's default size limit: a refusal comes before
+        the rest of the release is published), then wheels, then sdists; raise the run's error after the
+        last upload in flight finished."""
+        large = [item for item in uploads if item.dist.filename in first]
+        rest = [item for item in uploads if item.dist.filename not in first]
+        wheels = [item for item in rest if item.dist.filetype == "bdist_wheel"]
+        sdists = [item for item in rest if item.dist.filetype == "sdist"]
         failures: list[PublishError] = []
         try:
-            for batch in (wheels, sdists):
+            for batch in (large, wheels, sdists):
                 if not batch or self._stop.is_set():
                     continue
                 # jobs=1: in this thread, so that a signal interrupts a blocking send or read at once.
@@ -285,6 +289,19 @@ class Uploader:
         if decision is None or isinstance(decision, Upload):
             return False
         index_hash = decision.comparison.index_hash
+        if isinstance(decision, Skip) and decision.kind == "equivalent":
+            # Another run uploaded a build of the same files meanwhile (or the server stored ours and the
+            # index shows it repacked): the same files are on the index, as a re-run would find them.
+            reason = f"{decision.reason}, on the index after the upload attempt answered: {after}"
+            if self._record(item, "skipped-equivalent", reason, index_hash):
+                self.emit(
+                    RaceResolved(
+                        item.dist.filename,
+                        "skipped, the index holds an equivalent file now (uploaded meanwhile)",
+                    )
+                )
+                attestations_not_sent(item, self.emit)
+            return True
         if isinstance(decision, Skip) and decision.kind == "identical":
             # Another run uploaded it meanwhile, or the server stored it and its answer was lost.
             reason = f"identical file on the index after the upload attempt answered: {after}"

@@ -18,6 +18,7 @@ __all__ = [
     "CheckUrlDerived",
     "CheckUrlOnOtherOrigin",
     "CheckingIndex",
+    "ComparingContents",
     "Comparison",
     "DownloadingToCompare",
     "Event",
@@ -31,6 +32,7 @@ __all__ = [
     "Finished",
     "Level",
     "Notice",
+    "OverDefaultSizeLimit",
     "PlainHttpCredentials",
     "PlanReady",
     "ProjectForwarded",
@@ -38,6 +40,7 @@ __all__ = [
     "ReportNotWritten",
     "Retrying",
     "RootlessIndex",
+    "RuleNotChecked",
     "SkipKind",
     "TokenMinted",
     "TokenRenewalFailed",
@@ -52,9 +55,10 @@ __all__ = [
 
 Level = Literal["debug", "info", "success", "warning", "error"]
 
-# Why a file already on the index is not uploaded: its content is identical, or it is not and the mode
+# Why a file already on the index is not uploaded: its content is identical; its archive holds the same
+# files (equivalent: rebuilt, only timestamps, order or compression differ); or it differs and the mode
 # (--skip-existing) keeps the index's file as it is. The report's action is ``skipped-<kind>``.
-SkipKind = Literal["identical", "existing"]
+SkipKind = Literal["identical", "equivalent", "existing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +182,51 @@ class DownloadingToCompare(Notice):
     @property
     def message(self) -> str:
         return f"{self.index_filename}: the index lists no hash; downloading its copy to compare"
+
+
+@dataclass(frozen=True, slots=True)
+class ComparingContents(Notice):
+    """The index's copy has other bytes: it is downloaded to compare the files inside the two archives."""
+
+    filename: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.filename}: the index's copy has other bytes; downloading it to compare the files inside"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OverDefaultSizeLimit(Notice):
+    """A file over PyPI's default size limit: a project's limit may have been raised (the index does not
+    say), so it is not refused; it goes first, so that a refusal comes before the rest of the release."""
+
+    filename: str
+    size: int
+    limit: int
+
+    @property
+    def message(self) -> str:
+        mib = 1024 * 1024
+        size, limit = f"{self.size / mib:.1f} MiB", f"{self.limit // mib} MiB"
+        return (
+            f"{self.filename}: {size}, over PyPI's default limit of {limit}; "
+            "uploaded first, so that a refusal comes before the rest of the release "
+            "(pass --max-file-size to refuse it before any upload instead)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleNotChecked(Notice):
+    """PyPI's 14-day rule (no new file on a release older than 14 days) could not be checked."""
+
+    project: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.project}: PyPI's 14-day rule for new files of old releases not checked: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +537,9 @@ Event = (
     | ProjectForwarded
     | WeakHashMatch
     | DownloadingToCompare
+    | ComparingContents
+    | OverDefaultSizeLimit
+    | RuleNotChecked
     | ReportNotWritten
     | TokenMinted
     | TokenRenewalFailed
@@ -527,6 +579,9 @@ LEVELS: Final[Mapping[type[Any], Level | Callable[[Any], Level]]] = {
     ProjectForwarded: "debug",
     WeakHashMatch: "warning",
     DownloadingToCompare: "info",
+    ComparingContents: "info",
+    OverDefaultSizeLimit: "warning",
+    RuleNotChecked: "debug",
     ReportNotWritten: "error",
     TokenMinted: "info",
     TokenRenewalFailed: "warning",

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "INDEX_RULES",
     "TRUSTED_PUBLISHING",
+    "IndexRules",
     "Mode",
     "ProjectRef",
     "PublishOptions",
@@ -42,6 +44,8 @@ DEFAULT_TIMEOUT = 60.0
 
 # strict: a file on the index with other content stops the run; skip-existing: it stays as it is.
 Mode = Literal["strict", "skip-existing"]
+IndexRules = Literal["auto", "pypi", "none"]
+INDEX_RULES: tuple[IndexRules, ...] = ("auto", "pypi", "none")
 
 # Trusted publishing (OIDC), as uv names it: automatic tries it only when no credentials were given and a
 # supported CI is detected; always requires it (and refuses credentials given too); never turns it off.
@@ -216,11 +220,26 @@ class PublishOptions:
     jobs: int = 1
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     attestations: bool = True  # send each file's PEP 740 attestations (<file>.<kind>.attestation) with it
+    # Only byte-identical files count as already published: no "equivalent" archives (same files inside).
+    require_identical: bool = False
+    # The index's own upload rules, checked for every file before the first upload: "auto" applies PyPI's
+    # to PyPI and TestPyPI upload URLs, "pypi" to any index (one that mirrors PyPI's rules), "none" to none.
+    index_rules: IndexRules = "auto"
+    # A file larger than this is refused before anything is uploaded (PyPI's default limit, 100 MiB, is
+    # only a warning: a project's limit may have been raised, and the index does not say).
+    max_file_size: int | None = None
+    # Each project of a run is its own unit: a conflict or failure in one does not hold back the others.
+    per_project: bool = False
 
     def __post_init__(self) -> None:
         problem = count_problem(self.jobs, minimum=1)
         if problem is not None:
             raise UsageError(f"jobs: {problem}, got {self.jobs!r}")
+        if self.index_rules not in INDEX_RULES:
+            raise UsageError(f"index rules: {self.index_rules!r} is not one of {', '.join(INDEX_RULES)}")
+        size = self.max_file_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise UsageError(f"max file size: must be a number of bytes above 0, got {size!r}")
         problem = count_problem(self.retry.retries, minimum=0)
         if problem is not None:
             raise UsageError(f"retries: {problem}, got {self.retry.retries!r}")

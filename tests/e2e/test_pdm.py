@@ -119,6 +119,8 @@ def test_help_shows_the_new_options(project: PdmProject) -> None:
         "--dry-run",
         "--report FILE",
         "--jobs N",
+        "--trusted-publishing {automatic,always,never}",
+        "--no-attestations",
         "PDM_PUBLISH_REPO",
         "Exit codes",
     ):

@@ -6,6 +6,7 @@ service in front of a real pypiserver, which takes uploads only with a token it 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.integration.cli_support import run_cli
 from tests.support.attestations import write_attestation
 from tests.support.dists import DistFactory
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI, gitlab_env, stub_ci_cli
+from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -328,3 +330,49 @@ def test_attestations_turned_off_or_alone_are_listed_as_ignored(
     )
     assert rerun.returncode == 0, rerun.stderr
     assert f"{orphan}: ignored, an attestation with no distribution beside it" in rerun.stderr
+
+
+def test_a_busy_oidc_service_is_tried_again_with_a_fresh_oidc_token(  # noqa: PLR0917 (fixtures)
+    fake_pypi: FakePyPI,
+    github_oidc: FakeGitHubTokenService,
+    fault_proxy: Callable[[str], FaultProxy],
+    dists: DistFactory,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    """503 from the audience and from the mint (a proxy in front of PyPI): each is retried; the mint's
+    retry asks the CI for a new OIDC token (each is good for one mint)."""
+    proxy = fault_proxy(fake_pypi.url)
+    proxy.status(503, method="GET", path="/_/oidc/audience")
+    proxy.status(503, method="POST", path="/_/oidc/mint-token")
+    wheel = str(dists.wheel(unique_name, "1.0"))
+
+    result = run_cli(["--repository-url", proxy.url, wheel], cwd=tmp_path, env=github_oidc.env())
+
+    assert result.returncode == 0, result.stderr
+    assert "trusted publishing (" in result.stderr
+    assert "503 Service Unavailable; retry 1 in" in result.stderr
+    assert len(github_oidc.issued) == 2  # the first went to the 503, unused
+    assert len(fake_pypi.minted) == 1
+    assert [upload.filename for upload in fake_pypi.uploads] == [Path(wheel).name]
+
+
+def test_a_dry_run_checks_trusted_publishing_and_mints_nothing(
+    fake_pypi: FakePyPI,
+    github_oidc: FakeGitHubTokenService,
+    dists: DistFactory,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    wheel = str(dists.wheel(unique_name, "1.0"))
+    args = ["--repository-url", fake_pypi.url, "--dry-run", "--trusted-publishing", "always", "-v", wheel]
+
+    in_ci = run_cli(args, cwd=tmp_path, env=github_oidc.env())
+    outside = run_cli(args, cwd=tmp_path)
+
+    assert in_ci.returncode == 0, in_ci.stderr
+    assert "dry run: an upload token would be minted at" in in_ci.stderr
+    assert github_oidc.issued == []
+    assert fake_pypi.mint_requests == []
+    assert outside.returncode == 1  # as the real run would
+    assert "no CI with an OIDC identity was detected" in outside.stderr

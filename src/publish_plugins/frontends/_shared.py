@@ -27,6 +27,7 @@ __all__ = [
     "display_path",
     "endpoint",
     "error_lines",
+    "file_size",
     "host_timeout",
     "human_size",
     "mask_in_ci_log",
@@ -61,6 +62,11 @@ def publish_options(
     jobs: int = 1,
     retry: RetryPolicy | None = None,
     attestations: bool = True,
+    require_identical: bool = False,
+    per_project: bool = False,
+    index_rules: str = "auto",
+    index_rules_from: str = "--index-rules",
+    max_file_size: int | None = None,
 ) -> PublishOptions:
     """The core's options. Call it first: a report with nowhere to go stops the run before credentials
     are looked up or asked for (``report_from`` names the option for the message)."""
@@ -69,12 +75,22 @@ def publish_options(
 
     if report is not None:
         check_report_path(report, what=report_from)
+    from publish_plugins.errors import UsageError
+    from publish_plugins.options import INDEX_RULES
+
+    rules = next((choice for choice in INDEX_RULES if choice == index_rules.strip().lower()), None)
+    if rules is None:
+        raise UsageError(f"{index_rules_from}: choose one of {', '.join(INDEX_RULES)}, got {index_rules!r}")
     options = PublishOptions(
         mode="skip-existing" if skip_existing else "strict",
         dry_run=dry_run,
         report_path=report,
         jobs=jobs,
         attestations=attestations,
+        require_identical=require_identical,
+        per_project=per_project,
+        index_rules=rules,
+        max_file_size=max_file_size,
     )
     return options if retry is None else dataclasses.replace(options, retry=retry)
 
@@ -271,6 +287,13 @@ def non_negative_int(text: str) -> int:
     from publish_plugins.options import parse_count
 
     return _argument(text, lambda: parse_count(text, minimum=0))
+
+
+def file_size(text: str) -> int:
+    """argparse type of ``--max-file-size``: bytes, or a number with a unit (``100M``, ``1.5GiB``)."""
+    from publish_plugins._index_rules import parse_size
+
+    return _argument(text, lambda: parse_size(text))
 
 
 def seconds(text: str) -> float:

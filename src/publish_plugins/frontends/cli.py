@@ -12,12 +12,20 @@ from typing import NoReturn, TextIO
 from publish_plugins import __version__
 from publish_plugins.errors import EXIT_INTERRUPTED, PublishError, UsageError
 from publish_plugins.events import Event, Finished, UploadProgress, UploadStarted
-from publish_plugins.options import DEFAULT_TIMEOUT, TRUSTED_PUBLISHING, ProjectRef, Repository, RetryPolicy
+from publish_plugins.options import (
+    DEFAULT_TIMEOUT,
+    INDEX_RULES,
+    TRUSTED_PUBLISHING,
+    ProjectRef,
+    Repository,
+    RetryPolicy,
+)
 
 from ._shared import (
     Setting,
     endpoint,
     error_lines,
+    file_size,
     human_size,
     mask_in_ci_log,
     non_negative_int,
@@ -89,6 +97,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip files already on the index even when their content differs (with a warning)",
     )
+    mode.add_argument(
+        "--require-identical",
+        action="store_true",
+        help="count only byte-identical files as already published (default: a rebuilt archive holding the "
+        "same files is skipped as equivalent)",
+    )
+    mode.add_argument(
+        "--per-project",
+        action="store_true",
+        help="with several projects, check and upload each as its own unit: a conflict or failure in one "
+        "does not hold back the others",
+    )
+    mode.add_argument(
+        "--index-rules",
+        choices=INDEX_RULES,
+        default="auto",
+        help="check every file against the index's upload rules before uploading: auto (default: PyPI's, for "
+        "PyPI and TestPyPI), pypi (PyPI's, for an index that mirrors them), none",
+    )
+    mode.add_argument(
+        "--max-file-size",
+        type=file_size,
+        metavar="SIZE",
+        help="refuse files larger than SIZE (such as 100M, 1.5G) before anything is uploaded",
+    )
     mode.add_argument("--dry-run", action="store_true", help="check and plan, upload nothing")
     mode.add_argument("--report", type=Path, metavar="FILE", help="write a JSON record of every file")
     mode.add_argument(
@@ -150,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             retry=RetryPolicy(retries=args.retries, backoff=args.retry_backoff),
             attestations=args.attestations,
+            require_identical=args.require_identical,
+            per_project=args.per_project,
+            index_rules=args.index_rules,
+            max_file_size=args.max_file_size,
         )
         repository = _repository(args)
         password_given = repository.password is not None

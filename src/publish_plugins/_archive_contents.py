@@ -1,0 +1,307 @@
+"""Whether two distribution archives of one file name hold the same files: DESIGN.md's "equivalent".
+
+A rebuilt, unchanged project can give an archive with other bytes: PDM's sdists carry the build time, and
+any build without ``SOURCE_DATE_EPOCH`` stamps the members' times. Before that is called a conflict, the
+run downloads the index's copy and compares what is inside: member names and kinds, link targets, each
+file's bytes and its executable bit. Times, owners, the other permission bits, member order and the
+compression (method, level, gzip header) are left out, and so are folder entries (see
+:func:`compare_archives`).
+
+Either archive may come from anyone, the index's copy above all, so everything read is bounded: the
+decompressed bytes are counted as they are read, a chunk at a time, and a zip or gzip bomb stops at the
+bound without filling the memory. Member names and library messages are shown as one clean line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import stat
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal, cast
+
+from ._text import clean_server_text
+
+try:
+    import lzma
+
+    _LZMA_ERRORS: tuple[type[Exception], ...] = (lzma.LZMAError,)
+except ImportError:  # a Python built without lzma: zipfile then refuses such members with RuntimeError
+    _LZMA_ERRORS = ()
+
+__all__ = ["ArchiveError", "Member", "archive_members", "compare_archives"]
+
+_CHUNK = 1024 * 1024
+# tarfile reads a pax or GNU long-name header whole, in one read of the size the header claims; every
+# other read here is at most _CHUNK. A header claiming more is refused before it is read: real ones hold
+# a long path or a few attributes.
+_MAX_TAR_READ = 16 * _CHUNK
+# A symlink's target is a path; Linux's PATH_MAX.
+_MAX_LINK_TARGET = 4096
+# ZipInfo.create_system of a zip written on Unix: only then are the high 16 bits of external_attr a
+# st_mode (file type and permission bits).
+_ZIP_UNIX = 3
+# What zipfile, zlib, bz2 and lzma raise on a broken or cut archive; RuntimeError and its subclass
+# NotImplementedError for an encrypted member or an unknown compression method.
+_ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+    *_LZMA_ERRORS,
+)
+# What tarfile, gzip and zlib raise on a broken or cut archive (gzip: OSError, EOFError when cut short).
+_TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+_KIND_WORDS = {"file": "file", "folder": "folder", "symlink": "symlink", "hardlink": "hard link"}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of an archive, normalized."""
+
+    name: str  # the member path as stored, with a folder's trailing "/" removed; "./" prefix removed
+    kind: Literal["file", "folder", "symlink", "hardlink"]
+    executable: bool  # files: any x bit set (zip: from external_attr >> 16 when created on Unix; else False)
+    digest: str  # files: sha256 hex of the content; links: the target; folders: ""
+
+
+class ArchiveError(ValueError):
+    """The archive cannot be read or is over a bound: the reason, one line."""
+
+
+def archive_members(
+    path: Path,
+    *,
+    kind: Literal["wheel", "sdist"],
+    max_total_bytes: int = 8 * 1024**3,
+    max_members: int = 200_000,
+) -> dict[str, Member]:
+    """The members by name; ArchiveError when unreadable, duplicated names, or over a bound.
+
+    A wheel is read as a zip, an sdist as a ``.tar.gz``. The decompressed bytes (a wheel's members, an
+    sdist's whole tar stream) are counted while reading, in chunks: a zip or gzip bomb stops at
+    ``max_total_bytes`` in bounded memory. ``max_members`` counts every entry, folders included.
+    """
+    budget = _Budget(max_total_bytes)
+    if kind == "wheel":
+        return _zip_members(path, budget, max_members)
+    return _tar_members(path, budget, max_members)
+
+
+def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist"]) -> str | None:
+    """None when equivalent; otherwise a short reason naming the first difference, by member name.
+
+    Raises ArchiveError for an unreadable archive (either); its message starts with "the local file: "
+    or "the index's copy: ". Folder entries are not compared: whether a zip or a tar stores an entry for
+    each folder, or only the files (the folders then implied by their paths), depends on the tool and
+    its version, not on the tree. Two builds of the same tree can differ there, and a folder holds no
+    bytes of its own: every file in it, with its path, is compared.
+    """
+    ours = _compared(_members_of("the local file", local, kind))
+    theirs = _compared(_members_of("the index's copy", remote, kind))
+    for name in sorted(ours.keys() | theirs.keys()):
+        reason = _difference(name, ours.get(name), theirs.get(name))
+        if reason is not None:
+            return reason
+    return None
+
+
+def _members_of(side: str, path: Path, kind: Literal["wheel", "sdist"]) -> dict[str, Member]:
+    try:
+        return archive_members(path, kind=kind)
+    except ArchiveError as exc:
+        raise ArchiveError(f"{side}: {exc}") from exc
+
+
+def _compared(members: dict[str, Member]) -> dict[str, Member]:
+    return {name: member for name, member in members.items() if member.kind != "folder"}
+
+
+def _difference(name: str, ours: Member | None, theirs: Member | None) -> str | None:
+    shown = _shown(name)
+    if ours is None or theirs is None:
+        side = "the local file" if theirs is None else "the index's copy"
+        return f"only in {side}: {shown}"
+    if ours.kind != theirs.kind:
+        here, there = _KIND_WORDS[ours.kind], _KIND_WORDS[theirs.kind]
+        return f"{shown}: a {here} locally, a {there} in the index's copy"
+    if ours.digest != theirs.digest:
+        if ours.kind == "file":
+            return f"{shown} differs"
+        return (
+            f"{_KIND_WORDS[ours.kind]} {shown} points to {_shown(ours.digest)}, "
+            f"not {_shown(theirs.digest)} as in the index's copy"
+        )
+    if ours.executable != theirs.executable:
+        return f"{shown}: executable bit differs"
+    return None
+
+
+class _Budget:
+    """Decompressed bytes left for one archive; going past the bound stops the reading."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+
+    def take(self, count: int) -> None:
+        self._used += count
+        if self._used > self.limit:
+            raise self.exceeded()
+
+    def exceeded(self) -> ArchiveError:
+        return ArchiveError(f"more than {self.limit} bytes once decompressed (the bound)")
+
+
+def _zip_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > max_members:
+                raise _too_many(max_members)
+            # zipfile never gives more than a member's declared size, so the declared sizes bound the
+            # reading: a bomb that says what it is is refused before any of it is decompressed.
+            if sum(entry.file_size for entry in entries) > budget.limit:
+                raise budget.exceeded()
+            for entry in entries:
+                _add(members, _zip_member(archive, entry, budget))
+    except _ZIP_ERRORS as exc:
+        raise ArchiveError(f"cannot be read as a zip file: {_one_line(exc)}") from exc
+    return members
+
+
+def _zip_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: _Budget) -> Member:
+    if entry.is_dir():
+        return Member(_normalized(entry.filename, folder=True), "folder", executable=False, digest="")
+    name = _normalized(entry.filename)
+    mode = entry.external_attr >> 16 if entry.create_system == _ZIP_UNIX else 0
+    with archive.open(entry) as stream:
+        if stat.S_ISLNK(mode):
+            # Info-ZIP and Python's zipfile store a symlink as a member whose content is its target.
+            target = stream.read(_MAX_LINK_TARGET + 1)
+            budget.take(len(target))
+            if len(target) > _MAX_LINK_TARGET:
+                raise ArchiveError(f"{_shown(name)}: a symlink target over {_MAX_LINK_TARGET} bytes")
+            return Member(name, "symlink", executable=False, digest=target.decode("utf-8", "surrogateescape"))
+        return Member(name, "file", executable=bool(mode & 0o111), digest=_sha256(stream, budget))
+
+
+def _tar_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Member]:
+    members: dict[str, Member] = {}
+    try:
+        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            stream = _CappedStream(unzipped, budget)
+            # tarfile over our gzip stream, not "r:gz": every read and seek of the decompressed stream then
+            # passes through _CappedStream, tarfile's own header reads included.
+            with tarfile.open(fileobj=stream, mode="r:", encoding="utf-8") as archive:
+                for info in archive:
+                    if len(members) >= max_members:
+                        raise _too_many(max_members)
+                    _add(members, _tar_member(archive, info, budget))
+            # To the end: gzip checks its CRC and length only there, and tarfile takes a stream cut at a
+            # header as a shorter archive. A copy cut short must not pass for a smaller one.
+            while stream.read(_CHUNK):
+                pass
+    except _TAR_ERRORS as exc:
+        raise ArchiveError(f"cannot be read as a .tar.gz file: {_one_line(exc)}") from exc
+    return members
+
+
+def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, budget: _Budget) -> Member:
+    if info.isdir():
+        return Member(_normalized(info.name, folder=True), "folder", executable=False, digest="")
+    name = _normalized(info.name)
+    if info.issym():
+        return Member(name, "symlink", executable=False, digest=info.linkname)
+    if info.islnk():
+        # A hard link names another member: its name is normalized like that member's.
+        return Member(name, "hardlink", executable=False, digest=_normalized(info.linkname))
+    if info.ischr() or info.isblk() or info.isfifo():
+        raise ArchiveError(f"{_shown(name)}: a device or fifo, not a distribution member")
+    if not info.isreg():
+        # tarfile would read an unknown type as a regular file; a distribution has none.
+        raise ArchiveError(f"{_shown(name)}: a tar member of unknown type {info.type!r}")
+    # extractfile gives None only for links and special files, handled above.
+    with cast("IO[bytes]", archive.extractfile(info)) as stream:
+        # Counted here too: a GNU sparse member reads as more bytes than the stream holds.
+        return Member(name, "file", executable=bool(info.mode & 0o111), digest=_sha256(stream, budget))
+
+
+class _CappedStream:
+    """An sdist's decompressed tar stream as tarfile reads it, refused past the budget's bound."""
+
+    def __init__(self, stream: gzip.GzipFile, budget: _Budget) -> None:
+        self._stream = stream
+        self._budget = budget
+
+    def read(self, size: int, /) -> bytes:
+        if not 0 <= size <= _MAX_TAR_READ:
+            raise ArchiveError(f"a tar header of {size} bytes, over the {_MAX_TAR_READ} allowed")
+        data = self._stream.read(size)
+        self._check(self._stream.tell())
+        return data
+
+    def seek(self, position: int, whence: int = io.SEEK_SET, /) -> int:
+        # gzip seeks forward by decompressing: a target past the bound is refused before the work.
+        self._check(position if whence == io.SEEK_SET else self._stream.tell() + position)
+        return self._stream.seek(position, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes, /) -> int:
+        raise io.UnsupportedOperation("read only")
+
+    def close(self) -> None:
+        """The gzip stream is closed by whoever opened it."""
+
+    def _check(self, position: int) -> None:
+        if position > self._budget.limit:
+            raise self._budget.exceeded()
+
+
+def _sha256(stream: IO[bytes], budget: _Budget) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        budget.take(len(chunk))
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _add(members: dict[str, Member], member: Member) -> None:
+    # Two entries of one name: which one an installer or unpacker takes differs between tools, so
+    # the archive has no one content to compare.
+    if member.name in members:
+        raise ArchiveError(f"{_shown(member.name)} appears twice")
+    members[member.name] = member
+
+
+def _normalized(name: str, *, folder: bool = False) -> str:
+    # Tools differ in writing "./pkg-1.0/..." or "pkg-1.0/...", and "pkg/" or "pkg" for a folder.
+    while name.startswith("./"):
+        name = name[2:]
+    return name.rstrip("/") if folder else name
+
+
+def _too_many(max_members: int) -> ArchiveError:
+    return ArchiveError(f"more than {max_members} members (the bound)")
+
+
+def _shown(text: str) -> str:
+    # Names come from the archive: shown without control characters, which could rewrite a terminal.
+    return clean_server_text(text)
+
+
+def _one_line(exc: BaseException) -> str:
+    return clean_server_text(str(exc)) or type(exc).__name__
