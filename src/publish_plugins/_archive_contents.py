@@ -145,7 +145,7 @@ def _difference(name: str, ours: Member | None, theirs: Member | None) -> str | 
 
 
 class _Budget:
-    """Decompressed bytes left for one archive; going past the bound stops the reading."""
+    """Decompressed bytes read from one archive; going past the bound stops the reading."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

@@ -192,15 +192,18 @@ class IndexChecker:
             copy = Path(folder) / "index-copy"
             with copy.open("wb") as stream:
                 listed = self._download(same_name[0], stream.write, comparison.algorithm)
+            difference: str | None
             if listed != comparison.index_digest:
-                raise IndexQueryError(
-                    f"{clean_server_text(dist.filename, 120)}: the index's copy does not match the "
-                    f"{comparison.algorithm} digest its page lists; refusing to compare it"
+                # Being written (pypiserver writes in place) or served inconsistently: not comparable, so
+                # the decision stands (a conflict is never turned into a skip on a copy that is not it).
+                difference = (
+                    f"the index's copy does not match the {comparison.algorithm} digest its page lists"
                 )
-            try:
-                difference = compare_archives(dist.path, copy, kind=dist.identity.kind)
-            except ArchiveError as exc:
-                difference = f"the index's copy cannot be compared ({exc})"
+            else:
+                try:
+                    difference = compare_archives(dist.path, copy, kind=dist.identity.kind)
+                except ArchiveError as exc:
+                    difference = f"the index's copy cannot be compared ({exc})"
         if difference is not None:
             if isinstance(decision, Conflict):
                 return Conflict(f"{decision.reason}: {difference}", comparison)

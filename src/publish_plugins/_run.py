@@ -27,7 +27,9 @@ from .errors import (
     Interrupted,
     InvalidDistribution,
     InvalidDistributions,
+    ProjectsFailed,
     PublishError,
+    TrustedPublishingFailed,
 )
 from .events import (
     AttestationsNotSent,
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
     from ._distribution import Distribution
     from ._httpx import httpx
     from ._simple_pages import ProjectFiles
+    from ._trusted_publishing import UploadCredentials
+    from ._uploads import Uploader
 
 __all__ = ["PENDING", "SKIPPED", "PlannedFile", "PublishResult", "attestations_not_sent", "publish"]
 
@@ -229,30 +233,6 @@ class _Run:
             for item in planned:
                 item.decision = checker.decide(item.dist, pages[item.dist.project])
                 self._apply(item, item.decision)
-            conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
-            uploads = [item for item in planned if isinstance(item.decision, Upload)]
-            skipped = sum(isinstance(item.decision, Skip) for item in planned)
-            names = tuple(item.dist.filename for item in uploads)
-            existing = sum(
-                isinstance(item.decision, Skip) and item.decision.kind == "existing" for item in planned
-            )
-            self.emit(
-                PlanReady(names, skipped, len(conflicts), self.options.dry_run, skipped_existing=existing)
-            )
-            if conflicts:
-                # Every file the conflict holds back is named, whichever project it belongs to (a monorepo
-                # run is one unit): in the output, in the report's reasons and in the error.
-                first = conflicts[0].dist.filename
-                for item in uploads:
-                    held_back = FileHeldBack(item.dist.filename, first, len(conflicts))
-                    item.record.reason = held_back.reason
-                    self.emit(held_back)
-                raise ConflictError(
-                    [item.decision.comparison for item in conflicts if isinstance(item.decision, Conflict)],
-                    held_back=names,
-                )
-            if uploads and self.rules:
-                self._release_age_problems(uploads, pages)
             from ._trusted_publishing import UploadCredentials
 
             credentials = UploadCredentials(
@@ -262,18 +242,88 @@ class _Run:
                 add_secrets=self._add_secrets,
                 retry=self.options.retry,
             )
-            if uploads:
-                # After the plan: a run that uploads nothing mints nothing; a dry run checks, mints nothing.
-                credentials.prepare(mint=not self.options.dry_run)
-            if self.options.dry_run:
-                for item in uploads:
-                    item.record.action = "uploaded"
-                    item.record.reason = "dry run: would be uploaded, not on the index"
+            if not self.options.per_project or len(projects) == 1:
+                self._publish_unit(
+                    planned,
+                    pages,
+                    Uploader(
+                        client, self.repository, self.options, checker, self.emit, credentials=credentials
+                    ),
+                    credentials,
+                )
                 return
-            uploader = Uploader(
-                client, self.repository, self.options, checker, self.emit, credentials=credentials
+            # --per-project: each project is checked and uploaded as its own unit; the run fails with the
+            # worst of their errors, after every project had its turn.
+            failures: dict[str, PublishError] = {}
+            for project in projects:
+                unit = [item for item in planned if item.dist.project == project]
+                uploader = Uploader(
+                    client, self.repository, self.options, checker, self.emit, credentials=credentials
+                )
+                try:
+                    self._publish_unit(unit, pages, uploader, credentials, project=project)
+                except TrustedPublishingFailed:
+                    raise  # no credentials for any project
+                except PublishError as exc:
+                    failures[project] = exc
+            if failures:
+                raise (
+                    ProjectsFailed(failures, len(projects))
+                    if len(failures) > 1
+                    else next(iter(failures.values()))
+                )
+
+    def _publish_unit(
+        self,
+        planned: list[PlannedFile],
+        pages: dict[str, ProjectFiles | None],
+        uploader: Uploader,
+        credentials: UploadCredentials,
+        *,
+        project: str | None = None,
+    ) -> None:
+        """Plan, refuse on a conflict, check the rules that need the index, upload: the run's files, or
+        (``project``, with --per-project) one project's."""
+        conflicts = [item for item in planned if isinstance(item.decision, Conflict)]
+        uploads = [item for item in planned if isinstance(item.decision, Upload)]
+        skipped = sum(isinstance(item.decision, Skip) for item in planned)
+        names = tuple(item.dist.filename for item in uploads)
+        existing = sum(
+            isinstance(item.decision, Skip) and item.decision.kind == "existing" for item in planned
+        )
+        self.emit(
+            PlanReady(
+                names,
+                skipped,
+                len(conflicts),
+                self.options.dry_run,
+                skipped_existing=existing,
+                project=project,
             )
-            uploader.upload_all(uploads, first=self.large)
+        )
+        if conflicts:
+            # Every file the conflict holds back is named, whichever project it belongs to (a monorepo run
+            # is one unit unless --per-project): in the output, in the report's reasons and in the error.
+            first = conflicts[0].dist.filename
+            for item in uploads:
+                held_back = FileHeldBack(item.dist.filename, first, len(conflicts))
+                item.record.reason = held_back.reason
+                self.emit(held_back)
+            raise ConflictError(
+                [item.decision.comparison for item in conflicts if isinstance(item.decision, Conflict)],
+                held_back=names,
+            )
+        if uploads and self.rules:
+            self._release_age_problems(uploads, pages)
+        if uploads and not credentials.prepared:
+            # After the plan: a run that uploads nothing mints nothing; a dry run checks, mints nothing.
+            credentials.prepare(mint=not self.options.dry_run)
+        if self.options.dry_run:
+            for item in uploads:
+                item.record.action = "uploaded"
+                item.record.reason = "dry run: would be uploaded, not on the index"
+            return
+        uploader.upload_all(uploads, first=self.large)
 
     def _add_secrets(self, forms: tuple[str, ...]) -> None:
         self.secrets.extend(form for form in forms if form and form not in self.secrets)

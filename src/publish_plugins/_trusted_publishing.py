@@ -111,6 +111,7 @@ class UploadCredentials:
         self.origin = str(httpx.URL(repository.upload_url).copy_with(path="/", query=None, fragment=None))
         self.origin = self.origin.rstrip("/")
         self.not_used: str | None = None  # why trusted publishing was not used, for a refused upload's hint
+        self.prepared = False  # prepare() ran (once per run, before the first upload)
         self._static = basic_auth(repository)
         self._token: str | None = None
         self._ci = ""
@@ -135,6 +136,7 @@ class UploadCredentials:
         ``mint=False`` (a dry run) checks what needs no token (the CI, the index's audience) and stops
         before the mint, which uses up the CI's token and may create the project (a pending publisher).
         """
+        self.prepared = True
         mode = self.repository.trusted_publishing
         if mode == "never":
             return

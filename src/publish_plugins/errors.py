@@ -9,13 +9,14 @@
     ├── UploadFailed             exit 1  the server refused an upload, network failure
     ├── TrustedPublishingFailed  exit 1  no upload token from the CI's identity (OIDC)
     ├── ConflictError            exit 3  same file name or identity, different content
+    ├── ProjectsFailed           the worst  --per-project: several projects failed, each for its reason
     └── Interrupted              exit 130 (SIGINT, Ctrl-C) or 143 (SIGTERM)
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .events import Comparison
@@ -32,6 +33,7 @@ __all__ = [
     "Interrupted",
     "InvalidDistribution",
     "InvalidDistributions",
+    "ProjectsFailed",
     "PublishError",
     "TrustedPublishingFailed",
     "UploadFailed",
@@ -161,6 +163,21 @@ class ConflictError(PublishError):
         super().__init__(
             f"conflict: {what} already on the index with different content; {tail}. "
             "A published file cannot be replaced: publish a new version"
+        )
+
+
+class ProjectsFailed(PublishError):
+    """``--per-project``: more than one project failed; the others were published. ``failures`` maps each
+    failed project to its error; the exit code is the worst of theirs (a conflict's 3 over a failure's 1)."""
+
+    def __init__(self, failures: Mapping[str, PublishError], projects: int) -> None:
+        self.failures = dict(failures)
+        self.exit_code = max(error.exit_code for error in self.failures.values())
+        names = _listing(sorted(self.failures))
+        first_project, first = next(iter(self.failures.items()))
+        super().__init__(
+            f"{len(self.failures)} of {projects} projects failed ({names}); the others were published. "
+            f"{first_project}: {first}"
         )
 
 

@@ -400,9 +400,14 @@ class PlanReady(_Event):
     conflicts: int
     dry_run: bool
     skipped_existing: int = 0  # of ``skipped``: kept as they are on the index although not identical
+    project: str | None = None  # the plan of one project (--per-project); None: of the whole run
 
     @property
     def message(self) -> str:
+        text = self._text()
+        return f"{self.project}: {text}" if self.project else text
+
+    def _text(self) -> str:
         count = len(self.to_upload)
         if self.conflicts:
             return f"nothing will be uploaded: {self.conflicts} file(s) conflict with the index"

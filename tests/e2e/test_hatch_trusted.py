@@ -17,6 +17,7 @@ from tests.support.attestations import write_attestation
 from tests.support.commands import Ran
 from tests.support.index_state import local_files, stored
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI, gitlab_env
+from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, PypiServer
 
 REFUSAL = ("invalid-publisher", "valid token, but no corresponding publisher")
 
@@ -117,6 +118,30 @@ def test_always_with_a_refused_mint_shows_why_and_uploads_nothing(
     assert fake_pypi.uploads == []
     assert [seen for seen in fake_pypi.seen if seen.method == "POST" and seen.path == "/"] == []
     assert stored(fake_pypi, project.name) == {}
+
+
+def test_automatic_in_ci_uses_the_credentials_found_and_never_prompts(
+    project: HatchProject, pypiserver: PypiServer, github_oidc: FakeGitHubTokenService
+) -> None:
+    """``automatic`` in a GitHub Actions job: hatch's credentials, when found, are used (no OIDC token is even
+    asked for); a user name found without its password is a one-line error (exit 2), not a prompt."""
+    files = project.release()
+    env = {**github_oidc.env(), "HATCH_INDEX_USER": TEST_USERNAME, "HATCH_INDEX_AUTH": TEST_PASSWORD}
+    given = project.publish("-o", f"repo={pypiserver.url}", env=env)
+    assert given.returncode == 0, given
+    assert stored(pypiserver, project.name) == local_files(files)
+    assert github_oidc.requests == []
+    assert "trusted publishing" not in given.output
+
+    project.dist.wheel(project.name, "1.1")
+    no_password = project.publish(
+        "-o", f"repo={pypiserver.url}", "-o", f"user={TEST_USERNAME}", env=github_oidc.env()
+    )
+    assert no_password.returncode == 2, no_password
+    assert lines(no_password.output) == [
+        f"the user name '{TEST_USERNAME}' (from -o user) was given without a password: give -o auth=..., "
+        "HATCH_INDEX_AUTH or `auth` in the repository's hatch config"
+    ]
 
 
 @pytest.mark.parametrize(

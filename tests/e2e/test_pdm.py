@@ -222,7 +222,7 @@ def test_conflict_line_on_a_narrow_terminal_is_one_plain_line(
     Rich's highlighter would bold the version in the file name and part of the hash, and a 60-column console
     would break the line in the hash, which a user then cannot copy.
     """
-    project.dists.wheel(project.name, "1.0.0")
+    published_sha = file_sha256(project.dists.wheel(project.name, "1.0.0"))
     assert project.publish(*creds(pypiserver)).returncode == 0
     changed = project.dists.wheel(project.name, "1.0.0", payload=b"rebuilt with different content")
     result = project.publish(*creds(pypiserver), env={"FORCE_COLOR": "1", "COLUMNS": "60"})
@@ -233,7 +233,7 @@ def test_conflict_line_on_a_narrow_terminal_is_one_plain_line(
     tail = line.split(changed.name, 1)[1]
     assert "\x1b[" not in tail, repr(line)
     assert f"local sha256:{file_sha256(changed)}" in tail, repr(line)
-    assert tail.rstrip().endswith(")"), repr(line)
+    assert f"index sha256:{published_sha})" in tail, repr(line)  # both hashes whole, on this one line
     final = [line for line in result.stderr.splitlines() if line.startswith("ERROR: conflict:")]
     assert len(final) == 1, result
     assert final[0].rstrip().endswith("publish a new version"), result

@@ -17,6 +17,7 @@ from tests.support.attestations import write_attestation
 from tests.support.commands import Ran
 from tests.support.index_state import local_files, stored
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI, gitlab_env
+from tests.support.servers import PypiServer
 
 REFUSAL = ("invalid-publisher", "valid token, but no corresponding publisher")
 
@@ -109,6 +110,25 @@ def test_always_with_a_refused_mint_shows_why_and_uploads_nothing(
     assert fake_pypi.uploads == []
     assert [seen for seen in fake_pypi.seen if seen.method == "POST" and seen.path == "/"] == []
     assert stored(fake_pypi, project.name) == {}
+
+
+def test_automatic_in_ci_uses_the_configured_credentials(
+    project: PoetryProject, pypiserver: PypiServer, github_oidc: FakeGitHubTokenService
+) -> None:
+    """``automatic`` (implied by ``--no-attestations`` here) in a GitHub Actions job with http-basic
+    credentials configured: they are used, and no OIDC token is even asked for."""
+    files = project.release()
+    env = {
+        **local_repo(pypiserver.url),
+        **github_oidc.env(),
+        "POETRY_HTTP_BASIC_LOCAL_USERNAME": pypiserver.username,
+        "POETRY_HTTP_BASIC_LOCAL_PASSWORD": pypiserver.password,
+    }
+    result = project.poetry("publish", "-r", "local", "--no-attestations", env=env)
+    assert result.returncode == 0, result
+    assert stored(pypiserver, project.name) == local_files(files)
+    assert github_oidc.requests == []
+    assert "trusted publishing" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
