@@ -106,7 +106,9 @@ def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist
     """
     ours = _compared(_members_of("the local file", local, kind))
     theirs = _compared(_members_of("the index's copy", remote, kind))
-    for name in sorted(ours.keys() | theirs.keys()):
+    # The project's own files before the build's records (RECORD, PKG-INFO, SOURCES.txt), which differ
+    # whenever a file does: the first difference named is the one that tells what changed.
+    for name in sorted(ours.keys() | theirs.keys(), key=_records_last):
         reason = _difference(name, ours.get(name), theirs.get(name))
         if reason is not None:
             return reason
@@ -305,3 +307,9 @@ def _shown(text: str) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return clean_server_text(str(exc)) or type(exc).__name__
+
+
+def _records_last(name: str) -> tuple[bool, str]:
+    parts = name.split("/")
+    record = any(part.endswith((".dist-info", ".egg-info")) for part in parts[:-1]) or parts[-1] == "PKG-INFO"
+    return record, name

@@ -841,6 +841,7 @@ _LIBRARY_TEXT = (
     "argument --timeout: ",
     "argument --retries: ",
     "argument --retry-backoff: ",
+    "argument --max-file-size: ",
 )
 
 

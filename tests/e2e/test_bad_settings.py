@@ -369,7 +369,7 @@ def test_user_name_without_password_says_the_password_is_missing(
         errors = [line for line in output_lines(result) if "without a password" in line]
         assert len(errors) == 1, shown
         assert "'alice'" in errors[0], shown
-    # No upload, no credentials; PDM asks the upload origin for a trusted-publishing audience first.
+    # No upload, no credentials sent anywhere.
     assert [seen.method for seen in other_origin.seen if seen.method != "GET"] == []
     assert other_origin.authorizations() == []
 

@@ -183,6 +183,7 @@ def test_report_schema(pypiserver: PypiServer, dists: DistFactory, unique_name: 
     assert data["totals"] == {
         "uploaded": 1,
         "skipped-identical": 1,
+        "skipped-equivalent": 0,
         "skipped-existing": 0,
         "conflict": 0,
         "failed": 0,

@@ -325,3 +325,35 @@ class DistFactory:
     def release(self, name: str, version: str, *, payload: bytes = DEFAULT_PAYLOAD) -> list[Path]:
         """See :func:`make_release`."""
         return make_release(self.directory, name, version, payload=payload)
+
+
+def rebuild(path: Path, *, mtime: int = 1_700_000_000) -> Path:
+    """Rewrite a wheel or sdist in place as a build without ``SOURCE_DATE_EPOCH`` would: the same files,
+    with another time stamp on every member (and in the gzip header), members in reverse order and
+    another compression level. The bytes (and the sha256) change; the files inside do not."""
+    if path.name.endswith(".whl"):
+        with zipfile.ZipFile(path) as source:
+            members = [(info, source.read(info)) for info in source.infolist()]
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+            for info, data in reversed(members):
+                moved = zipfile.ZipInfo(info.filename, (2023, 11, 14, 22, 13, 20))
+                moved.external_attr = info.external_attr
+                target.writestr(moved, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+        return path
+    with tarfile.open(path, "r:gz") as source:
+        members = [
+            (info, source.extractfile(info).read() if info.isfile() else None)  # type: ignore[union-attr]
+            for info in source.getmembers()
+        ]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in reversed(members):
+            info.mtime = mtime
+            info.uname, info.gname = "builder", "builder"
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    with (
+        path.open("wb") as stream,
+        gzip.GzipFile(fileobj=stream, mode="wb", mtime=mtime, compresslevel=1) as gz,
+    ):
+        gz.write(buffer.getvalue())
+    return path

@@ -14,6 +14,7 @@ from publish_plugins.events import (
     AttestationsNotSent,
     CheckUrlDerived,
     CheckUrlOnOtherOrigin,
+    ComparingContents,
     Comparison,
     DownloadingToCompare,
     Event,
@@ -24,10 +25,12 @@ from publish_plugins.events import (
     FileUploaded,
     Finished,
     Notice,
+    OverDefaultSizeLimit,
     PlainHttpCredentials,
     ProjectForwarded,
     ReportNotWritten,
     RootlessIndex,
+    RuleNotChecked,
     TokenMinted,
     TokenRenewalFailed,
     TrustedPublishingNotUsed,
@@ -148,6 +151,20 @@ def test_the_level_survives_a_change_of_fields() -> None:
             "cannot be added to a published file",
         ),
         (
+            ComparingContents("a.whl"),
+            "a.whl: the index's copy has other bytes; downloading it to compare the files inside",
+        ),
+        (
+            OverDefaultSizeLimit("big.whl", 150 * 1024 * 1024, 100 * 1024 * 1024),
+            "big.whl: 150.0 MiB, over PyPI's default limit of 100 MiB; uploaded first, so that a refusal "
+            "comes before the rest of the release (pass --max-file-size to refuse it before any upload instead)",
+        ),
+        (
+            RuleNotChecked("demo", "the index's page gives no upload times (PEP 700)"),
+            "demo: PyPI's 14-day rule for new files of old releases not checked: the index's page gives no "
+            "upload times (PEP 700)",
+        ),
+        (
             FileUploaded("a.whl", 10, attestations=1),
             "a.whl: uploaded with 1 attestation",
         ),
@@ -180,6 +197,9 @@ def test_notes_about_the_run_share_a_base() -> None:
         TokenRenewalFailed,
         TrustedPublishingNotUsed,
         AttestationsNotSent,
+        ComparingContents,
+        OverDefaultSizeLimit,
+        RuleNotChecked,
     }
 
 
