@@ -62,6 +62,10 @@ _TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
 _KIND_WORDS = {"file": "file", "folder": "folder", "symlink": "symlink", "hardlink": "hard link"}
 
 
+_MAX_TOTAL_BYTES = 8 * 1024**3
+_MAX_MEMBERS = 200_000
+
+
 @dataclass(frozen=True)
 class Member:
     """One entry of an archive, normalized."""
@@ -80,8 +84,8 @@ def archive_members(
     path: Path,
     *,
     kind: Literal["wheel", "sdist"],
-    max_total_bytes: int = 8 * 1024**3,
-    max_members: int = 200_000,
+    max_total_bytes: int = _MAX_TOTAL_BYTES,
+    max_members: int = _MAX_MEMBERS,
 ) -> dict[str, Member]:
     """The members by name; ArchiveError when unreadable, duplicated names, or over a bound.
 
@@ -104,8 +108,19 @@ def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist
     its version, not on the tree. Two builds of the same tree can differ there, and a folder holds no
     bytes of its own: every file in it, with its path, is compared.
     """
-    ours = _compared(_members_of("the local file", local, kind))
-    theirs = _compared(_members_of("the index's copy", remote, kind))
+    local_budget = _Budget(_MAX_TOTAL_BYTES)
+    local_members = _members_of("the local file", local, kind, local_budget)
+    # Equivalent archives hold the same bytes once decompressed, give or take their headers: the index's
+    # copy is read no further than that (a hostile index's bomb costs what the local file costs).
+    slack = 1024 * 1024 + 1024 * len(local_members) + local_budget.used // 8
+    remote_budget = _Budget(min(local_budget.used + slack, _MAX_TOTAL_BYTES))
+    try:
+        remote_members = _members_of("the index's copy", remote, kind, remote_budget)
+    except ArchiveError:
+        if remote_budget.over:
+            return "the index's copy holds more bytes than the local file"
+        raise
+    ours, theirs = _compared(local_members), _compared(remote_members)
     # The project's own files before the build's records (RECORD, PKG-INFO, SOURCES.txt), which differ
     # whenever a file does: the first difference named is the one that tells what changed.
     for name in sorted(ours.keys() | theirs.keys(), key=_records_last):
@@ -115,9 +130,11 @@ def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist
     return None
 
 
-def _members_of(side: str, path: Path, kind: Literal["wheel", "sdist"]) -> dict[str, Member]:
+def _members_of(side: str, path: Path, kind: Literal["wheel", "sdist"], budget: _Budget) -> dict[str, Member]:
     try:
-        return archive_members(path, kind=kind)
+        if kind == "wheel":
+            return _zip_members(path, budget, _MAX_MEMBERS)
+        return _tar_members(path, budget, _MAX_MEMBERS)
     except ArchiveError as exc:
         raise ArchiveError(f"{side}: {exc}") from exc
 
@@ -151,14 +168,16 @@ class _Budget:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._used = 0
+        self.used = 0
+        self.over = False  # the bound stopped the reading
 
     def take(self, count: int) -> None:
-        self._used += count
-        if self._used > self.limit:
+        self.used += count
+        if self.used > self.limit:
             raise self.exceeded()
 
     def exceeded(self) -> ArchiveError:
+        self.over = True
         return ArchiveError(f"more than {self.limit} bytes once decompressed (the bound)")
 
 

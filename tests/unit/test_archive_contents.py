@@ -476,3 +476,16 @@ def test_compare_names_the_unreadable_side(tmp_path: Path, kind: Literal["wheel"
         compare_archives(good, bad, kind=kind)
     with pytest.raises(ArchiveError, match=r"^the local file: cannot be read as a "):
         compare_archives(bad, good, kind=kind)
+
+
+@KINDS
+def test_the_index_copy_is_read_no_further_than_the_local_file_holds(
+    tmp_path: Path, kind: Literal["wheel", "sdist"]
+) -> None:
+    """A copy that decompresses to far more than the local archive cannot be equivalent: its reading stops
+    near the local file's size (a hostile index's bomb costs what the local file costs), not at 8 GiB."""
+    bomb = [*TREE, replace(TREE[0], name="pkg/zeros.bin", data=bytes(8 * 1024 * 1024))]
+    assert pair(tmp_path, kind, TREE, bomb) == "the index's copy holds more bytes than the local file"
+    # The other way round is an ordinary difference: the local file is read in full.
+    (tmp_path / "other").mkdir()
+    assert pair(tmp_path / "other", kind, bomb, TREE) == "only in the local file: pkg/zeros.bin"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -132,3 +133,21 @@ def test_parsing_a_page_stops_at_the_deadline() -> None:
     page = "<html><body>" + '<a href="a/">a</a>' * 1_000_000 + "</body></html>"
     with pytest.raises(IndexQueryError, match="took longer than the time limit"):
         parse_simple_html(page, PAGE, "demo", deadline=time.monotonic())
+
+
+@pytest.mark.parametrize(
+    ("value", "when"),
+    [
+        ("2026-11-02T10:20:30.123456Z", datetime(2026, 11, 2, 10, 20, 30, 123456, tzinfo=timezone.utc)),
+        ("2026-11-02T10:20:30+00:00", datetime(2026, 11, 2, 10, 20, 30, tzinfo=timezone.utc)),
+        ("2026-11-02T10:20:30", datetime(2026, 11, 2, 10, 20, 30, tzinfo=timezone.utc)),
+        ("yesterday", None),
+        (1767225600, None),
+        ("9" * 100, None),
+        (None, None),
+    ],
+)
+def test_pep_700_upload_times_are_read_and_never_guessed(value: object, when: datetime | None) -> None:
+    entry = {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}, "upload-time": value}
+    page = parse_simple_json(json.dumps({"name": "demo", "files": [entry]}), PAGE, "demo")
+    assert page.files[0].upload_time == when

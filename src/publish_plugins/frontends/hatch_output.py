@@ -14,7 +14,23 @@ if TYPE_CHECKING:
 
     from publish_plugins.events import Event
 
-__all__ = ["EventRenderer"]
+__all__ = ["HATCH_OPTIONS", "EventRenderer"]
+
+# The core's option names as hatch takes them (hatch has no --timeout), in errors and in events' messages
+# ("pass --max-file-size to refuse it ...").
+HATCH_OPTIONS = {
+    "--check-url": "-o check-url=URL",
+    "--skip-existing": "-o skip-existing",
+    "--max-file-size": "-o max-file-size=SIZE",
+    " (--timeout)": "",
+}
+
+
+def hatch_spelling(text: str) -> str:
+    """``text`` with the core's option names in hatch's spelling."""
+    for name, spelling in HATCH_OPTIONS.items():
+        text = text.replace(name, spelling)
+    return text
 
 
 class EventRenderer(RichUploads):
@@ -74,7 +90,8 @@ class EventRenderer(RichUploads):
             event = dataclasses.replace(event, path=str(display_path(Path(event.path))))
         if level == "debug" and app.verbosity < 1:
             return
-        if self.print_above_bars(getattr(app, f"style_{level}")(event.message)):
+        message = hatch_spelling(event.message)
+        if self.print_above_bars(getattr(app, f"style_{level}")(message)):
             return
         # A dry run's plan line (PlanReady) names the files itself.
-        getattr(app, f"display_{level}")(event.message)
+        getattr(app, f"display_{level}")(message)

@@ -18,7 +18,7 @@ from hatch.publish.plugin.interface import PublisherInterface
 
 from ._shared import display_path, error_lines, mask_in_ci_log, publish_options
 from .hatch_index import Credentials, Target, find_credentials, read_password, read_username, remember
-from .hatch_output import EventRenderer
+from .hatch_output import HATCH_OPTIONS, EventRenderer
 from .hatch_settings import KNOWN_KEYS, PLUGIN_NAME, Settings, collect_settings
 
 if TYPE_CHECKING:
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
 # KNOWN_KEYS: the `-o` keys this publisher takes, for documentation checks.
 __all__ = ["KNOWN_KEYS", "SafePublisher"]
 
-# The core's option names as hatch takes them (hatch has no --timeout).
-_HATCH_OPTIONS = {
-    "--check-url": "-o check-url=URL",
-    "--skip-existing": "-o skip-existing",
-    " (--timeout)": "",
-}
 # How hatch takes a password, for a user name found without one (where nothing may be asked: in a CI).
 _PASSWORD_HOW = "give -o auth=..., HATCH_INDEX_AUTH or `auth` in the repository's hatch config"  # noqa: S105
 
@@ -65,7 +59,7 @@ class SafePublisher(PublisherInterface):
                     f"[tool.hatch.publish.{PLUGIN_NAME}] sets auth in pyproject.toml, where anyone with the "
                     "repository can read it; prefer HATCH_INDEX_AUTH, keyring or hatch's config"
                 )
-            report = settings.given.get("report")
+            report, rules = settings.given.get("report"), settings.given.get("index-rules")
             run_options = publish_options(
                 skip_existing=settings.skip_existing,
                 dry_run=settings.dry_run,
@@ -73,6 +67,11 @@ class SafePublisher(PublisherInterface):
                 report_from=report.where if report else "-o report",
                 jobs=settings.jobs,
                 attestations=settings.attestations,
+                require_identical=settings.require_identical,
+                per_project=settings.per_project,
+                index_rules=rules.value if rules and rules.value else "auto",
+                index_rules_from=rules.where if rules else "-o index-rules",
+                max_file_size=settings.max_file_size,
             )
             target = Target.resolve(self.app, root, index_cache, settings)
             endpoint = target.endpoint(settings)  # checked before any password prompt
@@ -81,6 +80,9 @@ class SafePublisher(PublisherInterface):
             return
         paths = [_artifact_path(artifact, root) for artifact in artifacts]
         project, dist_dir = (None, root / "dist") if paths else _default_selection(self.app, root)
+        # Paths in the output and the report as the user can open them from where hatch runs: relative to
+        # the current folder inside it, absolute outside (hatch may run from a subfolder of the project).
+        paths, dist_dir = [display_path(path) for path in paths], display_path(dist_dir)
         try:  # the core checks the values once more; its UsageError is one line like any other
             repository, credentials = _repository(
                 self.app, settings, target, endpoint, index_cache, no_prompt=no_prompt
@@ -110,7 +112,7 @@ class SafePublisher(PublisherInterface):
                 password_given=repository.password is not None or settings.trusted_publishing == "always",
                 credentials="pass -o user=USER -o auth=PASSWORD or set HATCH_INDEX_USER / HATCH_INDEX_AUTH",
                 skip_existing="pass -o skip-existing",
-                options=_HATCH_OPTIONS,
+                options=HATCH_OPTIONS,
             )
             self.app.display_error(message)
             if hint:

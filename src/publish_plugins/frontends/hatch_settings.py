@@ -2,6 +2,10 @@
 
 Each value keeps where it came from, so that a bad one is reported as ``-o jobs: ...`` or
 ``'jobs' in [tool.hatch.publish.safe] in .../pyproject.toml: ...`` and never echoes a secret.
+
+A relative path means the same wherever hatch runs: in ``[tool.hatch.publish.safe]`` it is relative to the
+folder of pyproject.toml, in hatch's ``[publish.safe]`` to the folder of hatch's config file, and on the
+command line (``-o``, hatch's flags and variables) to the current folder, as any command-line path.
 """
 
 from __future__ import annotations
@@ -20,10 +24,19 @@ __all__ = ["KNOWN_KEYS", "PLUGIN_NAME", "Settings", "collect_settings"]
 
 PLUGIN_NAME = "safe"
 
-_BOOLEAN_KEYS = ("skip-existing", "dry-run", "attestations")
+_BOOLEAN_KEYS = ("skip-existing", "dry-run", "attestations", "require-identical", "per-project")
 _PATH_KEYS = ("report", "ca-cert", "client-cert", "client-key")
-_TEXT_KEYS = ("check-url", "repo", "user", "auth", "trusted-publishing")
-KNOWN_KEYS = frozenset({*_BOOLEAN_KEYS, *_PATH_KEYS, *_TEXT_KEYS, "jobs"})
+_TEXT_KEYS = ("check-url", "repo", "user", "auth", "trusted-publishing", "index-rules")
+KNOWN_KEYS = frozenset({*_BOOLEAN_KEYS, *_PATH_KEYS, *_TEXT_KEYS, "jobs", "max-file-size"})
+# What `-o KEY=...` takes, for the message about a key given without a value.
+_PLACEHOLDERS = {
+    "report": "FILE",
+    "check-url": "URL",
+    "repo": "NAME-or-URL",
+    "trusted-publishing": "automatic|always|never",
+    "index-rules": "auto|pypi|none",
+    "max-file-size": "SIZE",
+}
 _HATCH_KEYS = frozenset({"no_prompt", "initialize_auth"})  # put in `options` by hatch itself
 _CONFIG_ONLY_KEYS = frozenset({"disable"})  # hatch reads it from every publisher table
 
@@ -48,7 +61,7 @@ class _Value:
 
     value: Any  # as TOML, click or `-o` gave it: checked by the key's reader
     label: str  # where the value came from, for error messages: "-o jobs", "HATCH_INDEX_USER", ...
-    base: Path | None = None  # relative paths are taken from here (the project root for pyproject.toml)
+    base: Path | None = None  # relative paths are taken from here (None: the current folder)
 
 
 @dataclass(frozen=True)
@@ -59,10 +72,14 @@ class Settings:
     dry_run: bool = False
     jobs: int = 1
     attestations: bool = True
+    require_identical: bool = False
+    per_project: bool = False
+    max_file_size: int | None = None
     trusted_publishing: TrustedPublishing = "automatic"
     auth_in_pyproject: bool = False
     given: dict[str, Setting] = field(default_factory=dict)
-    """The text and path keys that were set (``repo``, ``ca-cert``, ``report``...), with where."""
+    """The text and path keys that were set (``repo``, ``ca-cert``, ``report``, ``index-rules``...), with
+    where; relative paths already made relative to where they were written down."""
     explicit: frozenset[str] = frozenset()
     """The keys given for this run (``-o``, hatch's flags and HATCH_INDEX_* variables), not configured."""
 
@@ -83,7 +100,11 @@ def collect_settings(
     root: Path,
     config_file: str,
 ) -> Settings:
-    """Merge the sources, first wins: ``-o``, hatch's flags and HATCH_INDEX_*, pyproject, hatch's config."""
+    """Merge the sources, first wins: ``-o``, hatch's flags and HATCH_INDEX_*, pyproject, hatch's config.
+
+    ``root`` is the project's folder (where pyproject.toml is), ``config_file`` hatch's config file: the
+    folders relative paths written in each are taken from.
+    """
     cli, flags = _cli_options(options), _hatch_flags()
     sources: list[dict[str, _Value]] = [
         cli,
@@ -91,7 +112,9 @@ def collect_settings(
         _config_table(
             project_config, f"[tool.hatch.publish.{PLUGIN_NAME}] in {root / 'pyproject.toml'}", root
         ),
-        _config_table(plugin_config, f"[publish.{PLUGIN_NAME}] in {config_file}", None),
+        _config_table(
+            plugin_config, f"[publish.{PLUGIN_NAME}] in {config_file}", Path(config_file).expanduser().parent
+        ),
     ]
     merged: dict[str, _Value] = {}
     for source in reversed(sources):
@@ -102,6 +125,9 @@ def collect_settings(
         dry_run=_boolean(merged.get("dry-run")),
         jobs=_jobs(merged.get("jobs")),
         attestations=_boolean(merged.get("attestations"), default=True),
+        require_identical=_boolean(merged.get("require-identical")),
+        per_project=_boolean(merged.get("per-project")),
+        max_file_size=_size(merged.get("max-file-size")),
         # Checked here, with the other values: a bad mode stops the run before any credential is looked up.
         trusted_publishing=trusted_publishing(given.get("trusted-publishing")),
         auth_in_pyproject="auth" in project_config,
@@ -116,13 +142,7 @@ def _text(key: str, found: _Value) -> Setting:
     if not isinstance(found.value, str):
         raise UsageError(f"{found.label}: must be a string")  # never echo the value: it may be `auth`
     if not found.value:
-        placeholder = {
-            "report": "FILE",
-            "check-url": "URL",
-            "repo": "NAME-or-URL",
-            "trusted-publishing": "automatic|always|never",
-        }.get(key, "VALUE")
-        raise UsageError(f"{found.label}: needs a value (-o {key}={placeholder})")
+        raise UsageError(f"{found.label}: needs a value (-o {key}={_PLACEHOLDERS.get(key, 'VALUE')})")
     if key not in _PATH_KEYS:
         return Setting(found.value, found.label)
     path = Path(found.value).expanduser()
@@ -208,3 +228,23 @@ def _jobs(found: _Value | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UsageError(f"{found.label}: expected a whole number of at least 1, got {found.value!r}")
     return value
+
+
+def _size(found: _Value | None) -> int | None:
+    """``max-file-size``: bytes (a TOML integer, or digits), or text with a unit (``"100M"``, ``"1.5G"``)."""
+    from publish_plugins._index_rules import parse_size
+    from publish_plugins.errors import UsageError
+
+    if found is None:
+        return None
+    value = found.value
+    if value == "":
+        raise UsageError(f"{found.label}: needs a value (-o max-file-size={_PLACEHOLDERS['max-file-size']})")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise UsageError(
+            f"{found.label}: expected a size, a number of bytes or text such as \"100M\", got {value!r}"
+        )
+    try:
+        return parse_size(str(value))
+    except ValueError as exc:
+        raise UsageError(f"{found.label}: {exc}") from None
