@@ -20,22 +20,36 @@ from . import environment, profiling, report, startup, venvs
 from .config import Config
 from .fixtures import MIB
 from .harness import ServerPool
-from .scenarios import RunLog, build_scenarios, run_all
+from .harness import Condition, conditions
+from .scenarios import ALIASES, ORDER, RunLog, build_scenarios, run_all
 from .support import REPO_ROOT, dists
-from .tools import Tool, all_tools, display_command
+from .tls import TestCA, make_ca
+from .tools import CA_HOW, Tool, all_tools, display_command
 
-SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6")
+SCENARIOS = ORDER
+CONDITIONS = ("loopback", "rtt", "tls")
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "RESULTS.md"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark publish-plugins against twine, uv, the hosts' own publish and a curl floor "
-        "(issue 5); writes benchmarks/RESULTS.md.",
+        description="Benchmark publish-plugins against twine, uv, the hosts' own publish and a curl floor, "
+        "on loopback and against a remote index with and without TLS (issues 5 and 15); writes "
+        "benchmarks/RESULTS.md.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, single runs: a smoke test")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of S1..S6")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {', '.join(SCENARIOS)} (S3 = S3b, S5 = B1/B2 = B)",
+    )
+    parser.add_argument(
+        "--conditions",
+        default=",".join(CONDITIONS),
+        help="comma-separated subset of loopback, rtt (a round trip of --rtt-ms per connection and "
+        "request), tls (the same over TLS); default: all three",
+    )
     parser.add_argument("--tools", help="comma-separated tool keys (default: all); see --list-tools")
     parser.add_argument("--list-tools", action="store_true", help="print the tool keys and exit")
     sizes = parser.add_argument_group("sizes and repeats (defaults: the issue's; --quick lowers them)")
@@ -90,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.output}")
         return 0
     config = _config(args)
-    wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    wanted = [ALIASES.get(s.strip(), s.strip()) for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SCENARIOS]
     if unknown:
         print(
@@ -98,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    every = conditions(config.rtt_ms)
+    chosen = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in every]
+    if unknown or not chosen:
+        print(f"error: unknown condition(s) {', '.join(unknown)}; choose from {', '.join(every)}", file=sys.stderr)
+        return 2
+    picked = [every[key] for key in CONDITIONS if key in chosen]
     if args.tools:
         keys = {t.strip() for t in args.tools.split(",")}
         unknown = sorted(keys - {t.key for t in tools})
@@ -109,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     try:
-        data = _measure(args, config, wanted, tools, root)
+        data = _measure(args, config, wanted, tools, root, picked)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -125,7 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _measure(
-    args: argparse.Namespace, config: Config, wanted: list[str], tools: list[Tool], root: Path
+    args: argparse.Namespace,
+    config: Config,
+    wanted: list[str],
+    tools: list[Tool],
+    root: Path,
+    picked: list[Condition],
 ) -> dict[str, Any]:
     started = time.time()
     load_start = _loadavg()
@@ -140,9 +166,12 @@ def _measure(
             tool.unavailable = tool.probe(tool, root / "home" / f"probe-{tool.key}")
         state = "ok" if tool.unavailable is None else f"UNAVAILABLE: {tool.unavailable}"
         print(f"tool {tool.key:<14} {tool.path or ''}  {state}", flush=True)
+    ca = make_ca(root / "tls") if any(c.tls for c in picked) else None
+    if ca is not None:
+        print(f"test CA made with {ca.made_with}: {ca.ca_cert}", flush=True)
     scenarios = build_scenarios(config, root, wanted)
     runlog = RunLog()
-    run_all(scenarios, tools, root, runlog)
+    run_all(scenarios, tools, root, runlog, picked, ca, remote_repeats=config.remote_repeats)
     data: dict[str, Any] = {
         "command": _command_line(),
         "started": datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -165,9 +194,14 @@ def _measure(
             for t in tools
         },
         "scenarios": {row: {**s.describe(), "row": row} for s in scenarios for row in s.rows()},
+        "conditions": {c.key: c.describe() for c in picked},
+        "ca": {"made_with": ca.made_with, "how": CA_HOW} if ca is not None else None,
         "runs": {
-            row: {tool: [asdict(r) for r in results] for tool, results in by_tool.items()}
-            for row, by_tool in runlog.runs.items()
+            condition: {
+                row: {tool: [asdict(r) for r in results] for tool, results in by_tool.items()}
+                for row, by_tool in by_row.items()
+            }
+            for condition, by_row in runlog.runs.items()
         },
     }
     _fix_logs(data, root, keep=args.keep or args.workdir is not None)
@@ -185,7 +219,7 @@ def _measure(
     if not args.no_hashing:
         data["hashing"] = _hashing(root, config, python)
     if config.profile and safe_publish is not None and safe_publish.unavailable is None:
-        data["profiles"] = _profiles(scenarios, safe_publish, python, root)
+        data["profiles"] = _profiles(scenarios, safe_publish, python, root, picked, ca)
     data["duration_s"] = time.time() - started
     data["workdir"] = str(root)
     data["load_average"] = {"start": load_start, "end": _loadavg()}
@@ -194,11 +228,12 @@ def _measure(
 
 def _fix_logs(data: dict[str, Any], root: Path, *, keep: bool) -> None:
     # Log files vanish with a temporary work folder: keep the note now, while they exist.
-    for by_tool in data["runs"].values():
-        for results in by_tool.values():
-            for result in results:
-                if result.get("log"):
-                    result["note"] = report._note(result["log"])
+    for by_row in data["runs"].values():
+        for by_tool in by_row.values():
+            for results in by_tool.values():
+                for result in results:
+                    if result.get("log"):
+                        result["note"] = report._note(result["log"])
     data["logs_kept"] = keep
 
 
@@ -227,18 +262,32 @@ def _hashing(root: Path, config: Config, python: Path) -> dict[str, Any]:
     return result
 
 
-def _profiles(scenarios: list[Any], tool: Tool, python: Path, root: Path) -> dict[str, Any]:
+def _profiles(
+    scenarios: list[Any], tool: Tool, python: Path, root: Path, picked: list[Condition], ca: TestCA | None
+) -> dict[str, Any]:
     profiles: dict[str, Any] = {"imports": profiling.import_times(python, root)}
     pool = ServerPool(root / "servers-profile")
+    # The start-up bound rows on loopback; the large upload on loopback and, where measured, over TLS.
+    wanted = [("S1", "loopback"), ("S2", "loopback"), ("S6", "loopback"), ("B", "loopback"), ("B", "tls")]
+    by_key = {c.key: c for c in picked}
     try:
         for scenario in scenarios:
-            if scenario.key not in ("S1", "S2", "S6"):
-                continue
-            print(f"profiling safe-publish on {scenario.key} (py-spy)", flush=True)
-            try:
-                profiles[scenario.key] = profiling.profile_run(scenario, tool, python, pool, root)
-            except Exception as exc:
-                profiles[scenario.key] = {"error": f"{type(exc).__name__}: {exc}"}
+            if scenario.key == "S2":
+                print("imports of safe-publish on S2 (-X importtime)", flush=True)
+                try:
+                    profiles["S2 imports"] = profiling.run_imports(scenario, tool, python, pool, root)
+                except Exception as exc:
+                    profiles["S2 imports"] = {"error": f"{type(exc).__name__}: {exc}"}
+            for key, condition_key in wanted:
+                condition = by_key.get(condition_key)
+                if scenario.key != key or condition is None:
+                    continue
+                name = scenario.rows()[0] + ("" if condition.key == "loopback" else f" ({condition.label})")
+                print(f"profiling safe-publish on {name} (py-spy)", flush=True)
+                try:
+                    profiles[name] = profiling.profile_run(scenario, tool, python, pool, root, condition, ca)
+                except Exception as exc:
+                    profiles[name] = {"error": f"{type(exc).__name__}: {exc}"}
     finally:
         pool.close()
     return profiles

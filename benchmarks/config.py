@@ -13,12 +13,17 @@ class Config:
     s6_files: int = 200
     s6_projects: int = 20
     small_kib: float = 16.0
-    conflict_index: int = 3  # S3: the conflicting wheel's place in upload order (0 = first)
-    repeats: int = 5
-    # The issue asks for medians of at least 5 runs everywhere; S5 (512 MiB, bound by pypiserver at about
-    # 90 MB/s) and S6 for PDM and poetry (one invocation per project) take most of a full run's ~35 minutes.
+    conflict_index: int = 3  # S3b: the conflicting wheel's place in upload order (0 = first)
+    repeats: int = 5  # on loopback
+    # B1/B2 (512 MiB, bound by pypiserver at about 90 MB/s) and S6 for PDM and poetry (one invocation per
+    # project) take most of a run's time.
     big_repeats: int = 5
     per_project_repeats: int = 5
+    # The remote conditions (issue 15): a round trip per new connection and per request, as from a CI
+    # runner to PyPI; at most this many runs per tool and scenario there (the run-to-run spread is smaller
+    # there than the differences measured, and each condition adds a loopback run's time).
+    rtt_ms: float = 40.0
+    remote_repeats: int = 3
     load_runs: int = 20
     startup_runs: int = 10
     hash_mib: int = 512

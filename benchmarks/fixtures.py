@@ -6,7 +6,11 @@ every tool accepts them. Contents are incompressible pseudo-random bytes, differ
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import shutil
+import tarfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +121,35 @@ def release(folder: Path, name: str, wheels: int, wheel_size: int, *, seed: int 
     ]
     built.sort(key=lambda f: f.filename)
     return [*built, sdist(folder, name, "1.0.0", seed)]
+
+
+def rebuilt(original: DistFile, folder: Path) -> DistFile:
+    """The same file name holding the same files with other bytes: a rebuild without SOURCE_DATE_EPOCH.
+
+    Every member keeps its name, bytes and mode; only the times change (zip member times, tar mtimes
+    and the gzip header), as when an unchanged project is built again a day later.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / original.filename
+    if original.filename.endswith(".whl"):
+        with zipfile.ZipFile(original.path) as source, zipfile.ZipFile(target, "w") as out:
+            for info in source.infolist():
+                copy = zipfile.ZipInfo(info.filename, (2024, 6, 1, 12, 0, 0))
+                copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+                copy.file_size = info.file_size
+                with source.open(info) as member, out.open(copy, "w") as written:
+                    shutil.copyfileobj(member, written, MIB)
+    else:
+        with (
+            tarfile.open(original.path, "r:gz") as source,
+            target.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=1_717_243_200) as compressed,
+            tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as out,
+        ):
+            for member in source.getmembers():
+                member.mtime = 1_717_243_200
+                out.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return _describe(target, original.name, original.version)
 
 
 def project_dirs(root: Path, key: str, files: Sequence[DistFile]) -> FileSet:

@@ -2,7 +2,9 @@
 
 Every measured run gets a fresh pypiserver with its own package folder, filled by hard links before it
 starts and warmed (its digest cache filled) before the tool runs, and a fresh relay in front of it (the
-tests' FaultProxy with no fault set) that counts and times every request. Tools are started in their own
+tests' FaultProxy with no fault set) that counts and times every request. Under a remote condition the
+relay also holds back each new connection and each answer by the round trips a real network costs, and
+terminates TLS with a certificate of a throw-away CA (tls.py). Tools are started in their own
 session and reaped with ``wait4``: its resource usage gives the peak RSS of the largest process of the
 tool's tree and the CPU time of the whole tree.
 """
@@ -25,6 +27,7 @@ from typing import Any
 
 from .support import proxy as relay
 from .support import servers
+from .tls import TestCA
 
 PypiServer = Any  # tests/support/servers.py is loaded by path, so it has no static type here
 Relay = Any  # tests/support/proxy.py's FaultProxy, loaded by path too
@@ -32,6 +35,50 @@ USERNAME = servers.TEST_USERNAME
 PASSWORD = servers.TEST_PASSWORD
 RUN_TIMEOUT = 600.0
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+# A machine's CA settings: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own CA file
+# (twine's --cert), so over TLS each tool gets the test CA only the way it takes one (tools.CA_HOW).
+_CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Where the index is: on loopback, or remote (a round trip per connection and request, maybe TLS)."""
+
+    key: str  # loopback | rtt | tls
+    label: str
+    rtt: float = 0.0  # seconds
+    tls: bool = False
+
+    @property
+    def connect_delay(self) -> float:
+        # Setting up a connection: the TCP handshake, and with TLS 1.3 one more round trip for its own.
+        return self.rtt * (2 if self.tls else 1)
+
+    @property
+    def request_delay(self) -> float:
+        return self.rtt
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "rtt_ms": self.rtt * 1000,
+            "tls": self.tls,
+            "connect_delay_ms": self.connect_delay * 1000,
+            "request_delay_ms": self.request_delay * 1000,
+        }
+
+
+def conditions(rtt_ms: float) -> dict[str, Condition]:
+    """The three conditions of issue 15: loopback, a remote index, a remote index over TLS."""
+    rtt = rtt_ms / 1000
+    return {
+        "loopback": Condition("loopback", "loopback"),
+        "rtt": Condition("rtt", f"{rtt_ms:g} ms", rtt),
+        "tls": Condition("tls", f"{rtt_ms:g} ms + TLS", rtt, tls=True),
+    }
+
+
+LOOPBACK = Condition("loopback", "loopback")
 
 
 @dataclass
@@ -63,6 +110,7 @@ class RunResult:
     exit_code: int = 0
     invocations: int = 0
     upload_bytes: int = 0
+    download_bytes: int = 0  # answer bodies of requests other than index pages (a download to compare)
     uploads: int = 0
     index_requests: int = 0
     other_requests: int = 0
@@ -172,7 +220,7 @@ def run_invocations(invocations: Sequence[Invocation], log_path: Path) -> RunRes
 
 def clean_env(extra: Mapping[str, str], home: Path, path_dirs: Iterable[Path] = ()) -> dict[str, str]:
     """An environment without the machine's user config, proxies or keyring; HOME is the tool's own."""
-    env = {key: value for key, value in os.environ.items() if key not in _PROXY_VARS}
+    env = {key: value for key, value in os.environ.items() if key not in _PROXY_VARS + _CA_VARS}
     for key in list(env):
         # Nothing of the caller's tool config leaks in (a developer's PDM_*/POETRY_*/HATCH_*/UV_*/TWINE_*).
         if key.startswith(
@@ -211,9 +259,16 @@ def link_files(files: Iterable[Path], folder: Path) -> None:
             shutil.copyfile(path, target)
 
 
-def start_relay(server: PypiServer) -> Relay:
+def start_relay(server: PypiServer, condition: Condition = LOOPBACK, ca: TestCA | None = None) -> Relay:
     """A started relay in front of ``server``, with fresh counters and a port of its own."""
-    proxy = relay.FaultProxy(server.url)
+    if condition.tls and ca is None:
+        raise ValueError(f"condition {condition.label} needs a test CA")
+    proxy = relay.FaultProxy(
+        server.url,
+        connect_delay=condition.connect_delay,
+        request_delay=condition.request_delay,
+        tls=ca.server_context() if condition.tls and ca is not None else None,
+    )
     proxy.start()
     return proxy
 
@@ -226,6 +281,8 @@ class ServerRun:
     proxy: Relay
     projects: list[str]
     preloaded: frozenset[str] = field(default_factory=frozenset)
+    condition: Condition = LOOPBACK
+    ca: TestCA | None = None
 
     @property
     def upload_url(self) -> str:
@@ -246,7 +303,7 @@ class ServerRun:
         """
         self.proxy.stop()
         warm(self.server, self.projects)
-        self.proxy = start_relay(self.server)
+        self.proxy = start_relay(self.server, self.condition, self.ca)
         self.preloaded = frozenset(self.stored())
 
 
@@ -260,7 +317,13 @@ class ServerPool:
         self._count = 0
 
     @contextlib.contextmanager
-    def run(self, preload: Sequence[Path], warm_projects: Iterable[str]) -> Iterator[ServerRun]:
+    def run(
+        self,
+        preload: Sequence[Path],
+        warm_projects: Iterable[str],
+        condition: Condition = LOOPBACK,
+        ca: TestCA | None = None,
+    ) -> Iterator[ServerRun]:
         self._count += 1
         workdir = self.root / f"server-{self._count:04d}"
         server = servers.PypiServer(workdir)  # sha256 links, no overwrite, upload auth, default backend
@@ -270,7 +333,14 @@ class ServerPool:
         try:
             server.start()
             warm(server, projects)
-            run = ServerRun(server, start_relay(server), projects, frozenset(p.name for p in preload))
+            run = ServerRun(
+                server,
+                start_relay(server, condition, ca),
+                projects,
+                frozenset(p.name for p in preload),
+                condition,
+                ca,
+            )
             yield run
         finally:
             if run is not None:
@@ -301,6 +371,9 @@ def fill_result(result: RunResult, run: ServerRun) -> None:
     """Copy the relay's counters and the server's file count into a run result."""
     requests = run.proxy.snapshot()
     result.upload_bytes = run.proxy.upload_bytes
+    result.download_bytes = sum(
+        r.response_bytes for r in requests if r.method == "GET" and not r.path.startswith("/simple")
+    )
     result.uploads = run.proxy.count("POST")
     result.index_requests = run.proxy.count("GET", "/simple") + run.proxy.count("HEAD", "/simple")
     result.other_requests = len(requests) - result.uploads - result.index_requests

@@ -11,10 +11,23 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .harness import ServerPool, clean_env
+from .harness import LOOPBACK, Condition, ServerPool, clean_env
 from .scenarios import Scenario
+from .tls import TestCA
 from .tools import Context, Tool
 from .venvs import BENCH_VENV
+
+# The modules of the verdicts added by issues 13-14 (equivalent archives, index rules, trusted publishing,
+# attestations): what a run that uses none of them still pays for them is their import time.
+VERDICT_MODULES = (
+    "publish_plugins._archive_contents",
+    "publish_plugins._index_rules",
+    "publish_plugins._rule_check",
+    "publish_plugins._trusted_publishing",
+    "publish_plugins._attestations",
+    "publish_plugins._identity",
+    "publish_plugins._ci",
+)
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]*)(?::(?P<line>\d+))?\)$")
 Matcher = Callable[[str, list[str]], bool]  # (thread name, frames root first) -> in this category
@@ -43,6 +56,10 @@ CATEGORIES: tuple[tuple[str, Matcher], ...] = (
     ),
     ("reading archives (metadata)", lambda thread, frames: any("read_distribution" in f for f in frames)),
     (
+        "TLS: encrypting and sending (ssl)",
+        lambda thread, frames: any("ssl.py" in f and ("send" in f or "write" in f) for f in frames),
+    ),
+    (
         "TLS set-up (loading CA bundles)",
         lambda thread, frames: any(
             "create_default_context" in f or "load_verify_locations" in f or "load_default_certs" in f
@@ -58,19 +75,66 @@ CATEGORIES: tuple[tuple[str, Matcher], ...] = (
 )
 
 
+def _context(server: object, scenario: Scenario, tool: Tool, root: Path, ca: TestCA | None) -> Context:
+    return Context(
+        server.upload_url,  # type: ignore[attr-defined]
+        server.simple_url,  # type: ignore[attr-defined]
+        scenario.local,
+        root / "home" / tool.key,
+        root / "cwd",
+        ca.ca_cert if ca is not None and server.condition.tls else None,  # type: ignore[attr-defined]
+    )
+
+
+def run_imports(scenario: Scenario, tool: Tool, python: Path, pool: ServerPool, root: Path) -> dict[str, object]:
+    """What one real run of safe-publish imports (``-X importtime``): self µs of every module, and of the
+    verdict modules among them."""
+    with pool.run(scenario.preload, scenario.local.project_names) as server:
+        ctx = _context(server, scenario, tool, root, None)
+        ctx.workdir.mkdir(parents=True, exist_ok=True)
+        invocation = tool.invocations(ctx)[0]
+        argv = [str(python), "-X", "importtime", "-m", "publish_plugins", *invocation.argv[1:]]
+        for _ in range(2):  # the first fills the bytecode caches
+            done = subprocess.run(
+                argv, cwd=invocation.cwd, env=invocation.env, capture_output=True, text=True, check=False
+            )
+    modules: dict[str, int] = {}
+    for line in done.stderr.splitlines():
+        parts = line.split("|")
+        if not line.startswith("import time:") or len(parts) != 3 or "cumulative" in line:
+            continue
+        modules[parts[2].strip()] = int(parts[0].split(":")[1])
+    verdicts = {name: modules[name] for name in VERDICT_MODULES if name in modules}
+    ours = {name: us for name, us in modules.items() if name.startswith("publish_plugins")}
+    top = sorted(modules.items(), key=lambda item: -item[1])[:15]
+    return {
+        "exit": done.returncode,
+        "total_us": sum(modules.values()),
+        "count": len(modules),
+        "ours_us": sum(ours.values()),
+        "verdicts": verdicts,
+        "not_imported": [name for name in VERDICT_MODULES if name not in modules],
+        "top": top,
+    }
+
+
 def profile_run(
-    scenario: Scenario, tool: Tool, python: Path, pool: ServerPool, root: Path
+    scenario: Scenario,
+    tool: Tool,
+    python: Path,
+    pool: ServerPool,
+    root: Path,
+    condition: Condition = LOOPBACK,
+    ca: TestCA | None = None,
 ) -> dict[str, object]:
     """One py-spy-recorded safe-publish run of the scenario; a summary of where the CPU went."""
-    out = root / "profiles" / f"{scenario.key}-{tool.key}.txt"
+    out = root / "profiles" / f"{scenario.key}-{condition.key}-{tool.key}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     pyspy = next((p for p in (python.parent / "py-spy", BENCH_VENV / "bin" / "py-spy") if p.exists()), None)
     if pyspy is None:
         return {"error": f"py-spy is not installed beside {python} or in .venvs/bench"}
-    with pool.run(scenario.preload, scenario.local.project_names) as server:
-        ctx = Context(
-            server.upload_url, server.simple_url, scenario.local, root / "home" / tool.key, root / "cwd"
-        )
+    with pool.run(scenario.preload, scenario.local.project_names, condition, ca) as server:
+        ctx = _context(server, scenario, tool, root, ca)
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         invocation = tool.invocations(ctx)[0]
         argv = [

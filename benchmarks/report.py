@@ -54,6 +54,7 @@ class Summary:
     cpu: float
     rss_mib: float
     upload_mib: float
+    download_mib: float
     uploads: float
     index_requests: float
     other_requests: float
@@ -67,6 +68,9 @@ class Summary:
     @property
     def ok(self) -> bool:
         return self.runs > 0 and not math.isnan(self.wall)
+
+
+_OLD_ROWS = {"S3": "S3b", "S5 fresh": "B1", "S5 again": "B2"}
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> Summary:
@@ -87,6 +91,8 @@ def summarize(runs: Sequence[dict[str, Any]]) -> Summary:
         cpu=med("cpu"),
         rss_mib=max((r["max_rss_kib"] for r in good), default=0) / 1024,
         upload_mib=med("upload_bytes") / MIB,
+        download_mib=(statistics.median([float(r.get("download_bytes", 0)) for r in good]) if good else 0.0)
+        / MIB,
         uploads=med("uploads"),
         index_requests=med("index_requests"),
         other_requests=med("other_requests"),
@@ -191,17 +197,35 @@ class Report:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self.tools: dict[str, dict[str, Any]] = data["tools"]
-        self.summaries: dict[str, dict[str, Summary]] = {
-            row: {tool: summarize(runs) for tool, runs in by_tool.items()}
-            for row, by_tool in data["runs"].items()
+        runs = data["runs"]
+        if "conditions" not in data:  # figures saved before issue 15: loopback only, issue 5's row names
+            data["conditions"] = {"loopback": {"label": "loopback", "rtt_ms": 0, "tls": False}}
+            runs = {"loopback": {_OLD_ROWS.get(row, row): by_tool for row, by_tool in runs.items()}}
+        self.conditions: dict[str, dict[str, Any]] = data["conditions"]
+        self.all: dict[str, dict[str, dict[str, Summary]]] = {
+            condition: {
+                row: {tool: summarize(results) for tool, results in by_tool.items()}
+                for row, by_tool in by_row.items()
+            }
+            for condition, by_row in runs.items()
         }
+        self.condition = "loopback" if "loopback" in self.all else next(iter(self.all), "loopback")
         self.lines: list[str] = []
+
+    @property
+    def summaries(self) -> dict[str, dict[str, Summary]]:
+        """The summaries of the current condition (``self.condition``), by row and tool."""
+        return self.all.get(self.condition, {})
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
-    def get(self, row: str, tool: str) -> Summary | None:
-        summary = self.summaries.get(row, {}).get(tool)
+    def get(self, row: str, tool: str, condition: str | None = None) -> Summary | None:
+        by_row = self.all.get(condition or self.condition, {})
+        summary = by_row.get(row, {}).get(tool)
         return summary if summary is not None and summary.ok else None
+
+    def cond_label(self, condition: str | None = None) -> str:
+        return str(self.conditions.get(condition or self.condition, {}).get("label", condition))
 
     def label(self, tool: str) -> str:
         return str(self.tools.get(tool, {}).get("label", tool))
@@ -236,9 +260,15 @@ class Report:
             )
         self._machine()
         self._setup()
+        self._targets15()
         self._targets()
-        self._scenarios()
-        self._ratios()
+        self._overview()
+        for condition in self.all:
+            self.condition = condition
+            self.add(f"## Scenarios: {self.cond_label()}", "")
+            self._scenarios()
+            self._ratios()
+        self.condition = "loopback" if "loopback" in self.all else next(iter(self.all), "loopback")
         self._load_cost()
         self._startup()
         self._hashing()
@@ -273,9 +303,11 @@ class Report:
         )
         self.add(
             *SETUP,
+            *self._conditions_text(),
             f"- Distributions, package folders and logs live {where}.",
-            f"- Repeats: {c['repeats']} per tool and scenario (S5: {c['big_repeats']}; S6 for the tools "
-            f"that run once per project: {c.get('per_project_repeats', c['repeats'])}), interleaved across "
+            f"- Repeats on loopback: {c['repeats']} per tool and scenario (B1/B2: {c['big_repeats']}; S6 for the "
+            f"tools that run once per project: {c.get('per_project_repeats', c['repeats'])}); under the remote "
+            f"conditions at most {c.get('remote_repeats', c['repeats'])}; interleaved across "
             f"tools. Release: {c['release_wheels']} wheels of {c['wheel_mib']:g} MiB + an sdist; large "
             f"wheel {c['big_mib']:g} MiB; S6: {c['s6_files']} files of {c['small_kib']:g} KiB over "
             f"{c['s6_projects']} projects. Credentials go through each tool's environment variables.",
@@ -284,6 +316,72 @@ class Report:
         rows = [[self.label(k), f"`{t['command']}`"] for k, t in self.tools.items() if t.get("command")]
         self.add("Commands (PORT: the proxy's port; FILES: the scenario's files, wheels first):", "")
         self.table(["tool", "command"], rows)
+        ca = self.data.get("ca")
+        if ca:
+            self.add(
+                f"Over TLS (URLs `https://127.0.0.1:PORT/`), each tool is given the test CA (made at run time "
+                f"with {ca['made_with']}, never stored) its own way:",
+                "",
+            )
+            how = ca.get("how", {})
+            self.table(["tool", "CA"], [[self.label(k), how.get(k, "?")] for k in self.tools if k in how])
+        self.add(
+            "Scenario names: issue 15 names them S1, S2, S3b, S4, S6 and B1/B2; **S3b** is issue 5's S3 (one "
+            "conflicting file at an upload position in the middle), **B1/B2** are issue 5's S5 fresh/again "
+            "(one large wheel uploaded fresh, then again on the same index); **S2e** is new: S2 with every "
+            "file on the index rebuilt (same files inside, other bytes), which takes the equivalent-archive "
+            "verdict (one download of the index's copy per file).",
+            "",
+        )
+
+    def _conditions_text(self) -> list[str]:
+        lines = []
+        for key, c in self.conditions.items():
+            if not c.get("rtt_ms"):
+                lines.append(f"- Condition **{c['label']}**: the relay adds nothing; plain HTTP.")
+                continue
+            tls = (
+                "; the relay terminates **TLS** (TLS 1.3, a certificate for 127.0.0.1 from a throw-away CA) "
+                "and speaks plain HTTP to pypiserver"
+                if c.get("tls")
+                else "; plain HTTP"
+            )
+            lines.append(
+                f"- Condition **{c['label']}**: a remote index, as from a CI runner to PyPI: the relay "
+                f"holds each new connection {c['connect_delay_ms']:g} ms before serving it (the TCP "
+                + ("and TLS handshakes, one round trip each" if c.get("tls") else "handshake's round trip")
+                + f") and each answer {c['request_delay_ms']:g} ms (the request's round trip){tls}. "
+                "Bandwidth is not limited (loopback's): the figures show what round trips cost."
+            )
+        return lines
+
+    def _overview(self) -> None:
+        """Per scenario row: every tool's median wall time under each condition, side by side."""
+        conditions = list(self.all)
+        self.add("## Overview: wall time by condition", "")
+        self.add(
+            "Median wall seconds (what was sent in MiB, exit codes when not 0). Details per condition below.",
+            "",
+        )
+        rows_seen: list[str] = []
+        for by_row in self.all.values():
+            rows_seen += [row for row in by_row if row not in rows_seen]
+        for row in rows_seen:
+            info = self.data["scenarios"].get(row, {})
+            self.add(f"**{row}**: {info.get('title', '')}", "")
+            rows = []
+            for tool in self.tools:
+                cells = []
+                for condition in conditions:
+                    s = self.get(row, tool, condition)
+                    if s is None:
+                        cells.append("-")
+                        continue
+                    exits = "" if s.exits == [0] else f", exit {','.join(map(str, s.exits))}"
+                    cells.append(f"{fmt_s(s.wall)} ({fmt_mib(s.upload_mib)}{exits})")
+                if any(cell != "-" for cell in cells):
+                    rows.append([self.label(tool), *cells])
+            self.table(["tool", *(self.cond_label(c) for c in conditions)], rows)
 
     def _scenarios(self) -> None:
         self.add("## Scenarios", "")
@@ -291,7 +389,7 @@ class Report:
             by_tool = self.summaries.get(row, {})
             if not by_tool:
                 continue
-            self.add(f"### {row}: {info['title']}", "")
+            self.add(f"### {row} ({self.cond_label()}): {info['title']}", "")
             self.add(
                 f"{info['files']} files, {info['bytes'] / MIB:.1f} MiB, {info['projects']} project(s); "
                 f"{info['preloaded']} file(s) on the index before the run.",
@@ -304,7 +402,7 @@ class Report:
                 if s is None:
                     continue
                 if not s.ok:
-                    rows.append([self.label(tool), "failed: " + "; ".join(s.errors)[:120]] + ["-"] * 10)
+                    rows.append([self.label(tool), "failed: " + "; ".join(s.errors)[:120]] + ["-"] * 11)
                     continue
                 rows.append(
                     [
@@ -313,6 +411,7 @@ class Report:
                         fmt_s(s.cpu),
                         f"{s.rss_mib:.0f}",
                         fmt_mib(s.upload_mib),
+                        fmt_mib(s.download_mib),
                         fmt_n(s.uploads),
                         fmt_n(s.index_requests),
                         fmt_n(s.other_requests),
@@ -331,6 +430,7 @@ class Report:
                     "CPU s",
                     "RSS MiB",
                     "sent MiB",
+                    "got MiB",
                     "POST",
                     "index",
                     "other",
@@ -362,7 +462,7 @@ class Report:
             self.table(["tool", *TIMELINE.values(), "rest"], rows)
 
     def _ratios(self) -> None:
-        self.add("## Ratios (wall time, ours ÷ peer, same run)", "")
+        self.add(f"### Ratios, {self.cond_label()} (wall time, ours ÷ peer, same run)", "")
         self.add("Below 1.00x ours is faster. Each cell divides the two medians of the row's scenario.", "")
         peers = [k for k, t in self.tools.items() if t["family"] != "ours"]
         for row in self.summaries:
@@ -478,8 +578,19 @@ class Report:
                 ["module", "self ms", "cumulative ms"],
                 [[f"`{n}`", f"{s / 1000:.1f}", f"{c / 1000:.1f}"] for n, s, c in imports],
             )
+        run_imports = profiles.get("S2 imports")
+        if run_imports and "error" not in run_imports:
+            self.add(
+                f"What a real S2 run imports (`python -X importtime -m publish_plugins ...` on loopback, second "
+                f"run): {run_imports['count']} modules, {run_imports['total_us'] / 1000:.0f} ms of self time in "
+                f"all, {run_imports['ours_us'] / 1000:.1f} ms of it publish_plugins' own. The slowest:",
+                "",
+            )
+            self.table(
+                ["module", "self ms"], [[f"`{n}`", f"{us / 1000:.1f}"] for n, us in run_imports["top"]]
+            )
         for key, prof in profiles.items():
-            if key == "imports":
+            if key in ("imports", "S2 imports"):
                 continue
             self.add(f"### py-spy, {key} (CPU samples of all threads at {prof.get('rate', '?')} Hz)", "")
             if "error" in prof:
@@ -498,10 +609,13 @@ class Report:
     def _unavailable(self) -> None:
         missing = {k: t["unavailable"] for k, t in self.tools.items() if t.get("unavailable")}
         failures = []
-        for row, by_tool in self.summaries.items():
-            for tool, s in by_tool.items():
-                for error in s.errors:
-                    failures.append(f"- {row}, {self.label(tool)}: harness error: {error}")
+        for condition, by_row in self.all.items():
+            for row, by_tool in by_row.items():
+                for tool, s in by_tool.items():
+                    for error in s.errors:
+                        failures.append(
+                            f"- {row} ({self.cond_label(condition)}), {self.label(tool)}: harness error: {error}"
+                        )
         if not missing and not failures:
             return
         self.add("## Not measured", "")
@@ -512,7 +626,7 @@ class Report:
     # ---- targets ----------------------------------------------------------------------------------------
 
     def _targets(self) -> None:
-        self.add("## Targets", "")
+        self.add("## Earlier targets (issue 5; loopback)", "")
         rows: list[list[str]] = []
         for check in (
             self._t_s2_bytes,
@@ -528,6 +642,267 @@ class Report:
         ):
             rows.extend(check())
         self.table(["target", "measured", "verdict", "cause / note"], rows)
+
+    # ---- issue 15's targets ----------------------------------------------------------------------------
+
+    def _targets15(self) -> None:
+        self.add("## Targets (issue 15: a remote index over TLS)", "")
+        self.add(
+            "Ratios of medians from this one run; each verdict names the condition it is measured under, and "
+            "each miss its measured cause.",
+            "",
+        )
+        rows: list[list[str]] = []
+        for check in (
+            self._t15_s2_uv,
+            self._t15_s4_uv,
+            self._t15_hosts,
+            self._t15_b1_curl,
+            self._t15_b1_cpu,
+            self._t15_loopback_s2,
+            self._t15_rss,
+            self._t15_unused,
+            self._t15_equivalent,
+            self._t15_trusted,
+        ):
+            rows.extend(check())
+        self.table(["target", "condition", "measured", "verdict", "cause / note"], rows)
+
+    def _missing(self, name: str, condition: str, tool: str, row: str) -> list[str]:
+        saved, self.condition = self.condition, condition
+        try:
+            why = self._why(tool, row)
+        finally:
+            self.condition = saved
+        if condition not in self.all:
+            why = f"condition {condition} not run (--conditions)"
+        return [name, self.cond_label(condition), "-", self._verdict(None), why]
+
+    def _rtt_note(self, mine: Summary, peer: Summary, condition: str) -> str:
+        rtt = float(self.conditions.get(condition, {}).get("rtt_ms", 0)) / 1000
+        parts = [
+            f"requests: {fmt_n(mine.index_requests)} index + {fmt_n(mine.uploads)} uploads + "
+            f"{fmt_n(mine.other_requests)} other on {fmt_n(mine.connections)} connection(s) vs "
+            f"{fmt_n(peer.index_requests)} + {fmt_n(peer.uploads)} + {fmt_n(peer.other_requests)} on "
+            f"{fmt_n(peer.connections)}"
+        ]
+        if rtt:
+            mine_trips = mine.index_requests + mine.uploads + mine.other_requests + mine.connections
+            peer_trips = peer.index_requests + peer.uploads + peer.other_requests + peer.connections
+            parts.append(
+                f"at {rtt * 1000:g} ms a round trip that is at least {fmt_s(mine_trips * rtt)} s vs "
+                f"{fmt_s(peer_trips * rtt)} s if nothing overlapped"
+            )
+        parts.append(f"before the first request {fmt_s(mine.timeline['before_first_request'])} s vs "
+                     f"{fmt_s(peer.timeline['before_first_request'])} s")  # fmt: skip
+        parts.append(f"CPU {fmt_s(mine.cpu)} s vs {fmt_s(peer.cpu)} s")
+        return "; ".join(parts)
+
+    def _ratio_row(
+        self, name: str, row: str, tool: str, peer: str, condition: str, limit: float, cause: str = ""
+    ) -> list[str]:
+        mine, other = self.get(row, tool, condition), self.get(row, peer, condition)
+        if mine is None or other is None:
+            return self._missing(name, condition, tool if mine is None else peer, row)
+        r = ratio(mine.wall, other.wall)
+        measured = f"{fmt_s(mine.wall)} s vs {fmt_s(other.wall)} s = {fmt_x(r)}"
+        note = self._rtt_note(mine, other, condition)
+        if r > limit and cause:
+            note = f"{cause}; {note}"
+        return [name, self.cond_label(condition), measured, self._verdict(r <= limit), note]
+
+    def _t15_s2_uv(self) -> list[list[str]]:
+        return [self._ratio_row("S2 safe-publish ≤ 0.35 x uv --check-url", "S2", "safe-publish", "uv", c, 0.35)
+                for c in ("tls", "rtt") if c in self.all or c == "tls"]  # fmt: skip
+
+    def _t15_s4_uv(self) -> list[list[str]]:
+        return [self._ratio_row("S4 safe-publish ≤ 0.7 x uv --check-url", "S4", "safe-publish", "uv", c, 0.7)
+                for c in ("tls", "rtt") if c in self.all or c == "tls"]  # fmt: skip
+
+    def _t15_hosts(self) -> list[list[str]]:
+        rows = []
+        for ours, own in HOST_PAIRS:
+            name = f"S2 {self.label(ours)} ≤ 0.3 x {self.label(own)}"
+            mine, theirs = self.get("S2", ours, "tls"), self.get("S2", own, "tls")
+            if own == "hatch":
+                measured = (
+                    f"{fmt_s(mine.wall)} s vs {fmt_s(theirs.wall)} s, exit {','.join(map(str, theirs.exits))}"
+                    if mine and theirs
+                    else "-"
+                )
+                rows.append([name, self.cond_label("tls"), measured, "n/a",
+                             "hatch has no --skip-existing: its publish stops at the first file on the index"])  # fmt: skip
+                continue
+            if mine is None or theirs is None:
+                rows.append(self._missing(name, "tls", ours if mine is None else own, "S2"))
+                continue
+            r = ratio(mine.wall, theirs.wall)
+            measured = (
+                f"{fmt_s(mine.wall)} s vs {fmt_s(theirs.wall)} s = {fmt_x(r)} (theirs sent "
+                f"{fmt_mib(theirs.upload_mib)} MiB in {fmt_n(theirs.uploads)} POSTs)"
+            )
+            note = ""
+            if r > 0.3:
+                floor = self._host_floor_s(self.tools[ours]["host"])
+                note = (
+                    f"the host's start-up (`{own} --version` {self._host_floor(own)}, measured on loopback) is "
+                    f"in both figures and alone is {fmt_x(floor / theirs.wall)} of theirs; before our first "
+                    f"request {fmt_s(mine.timeline['before_first_request'])} s; CPU {fmt_s(mine.cpu)} s vs "
+                    f"{fmt_s(theirs.cpu)} s"
+                )
+            rows.append([name, self.cond_label("tls"), measured, self._verdict(r <= 0.3), note])
+        return rows
+
+    def _t15_b1_curl(self) -> list[list[str]]:
+        rows = []
+        for condition in ("loopback", "tls"):
+            name = "B1 safe-publish ≤ 1.1 x curl floor"
+            mine, curl = self.get("B1", "safe-publish", condition), self.get("B1", "curl", condition)
+            if mine is None or curl is None:
+                rows.append(self._missing(name, condition, "safe-publish" if mine is None else "curl", "B1"))
+                continue
+            r = ratio(mine.wall, curl.wall)
+            profile = "B1" if condition == "loopback" else f"B1 ({self.cond_label(condition)})"
+            cause = (
+                f"{fmt_s(mine.wall - curl.wall)} s more than curl: {_gap_to(mine, curl)}; CPU {fmt_s(mine.cpu)} s "
+                f"vs curl {fmt_s(curl.cpu)} s" + self._profile_hint(profile)
+            )
+            rows.append(
+                [name, self.cond_label(condition), f"{fmt_s(mine.wall)} s vs {fmt_s(curl.wall)} s = {fmt_x(r)}",
+                 self._verdict(r <= 1.1), cause]
+            )  # fmt: skip
+        return rows
+
+    def _t15_b1_cpu(self) -> list[list[str]]:
+        rows = []
+        for condition in ("loopback", "tls"):
+            name = "B1 safe-publish client CPU ≤ 0.5 x uv's"
+            mine, uv = self.get("B1", "safe-publish", condition), self.get("B1", "uv", condition)
+            if mine is None or uv is None:
+                rows.append(self._missing(name, condition, "safe-publish" if mine is None else "uv", "B1"))
+                continue
+            r = ratio(mine.cpu, uv.cpu)
+            curl = self.get("B1", "curl", condition)
+            note = f"curl (no hashing, C) {fmt_s(curl.cpu)} s" if curl else ""
+            profile = "B1" if condition == "loopback" else f"B1 ({self.cond_label(condition)})"
+            note += self._profile_hint(profile)
+            rows.append(
+                [name, self.cond_label(condition), f"{fmt_s(mine.cpu)} s vs {fmt_s(uv.cpu)} s = {fmt_x(r)}",
+                 self._verdict(r <= 0.5), note]
+            )  # fmt: skip
+        return rows
+
+    def _t15_loopback_s2(self) -> list[list[str]]:
+        name = "S2 safe-publish ≤ 1.0 x uv --check-url"
+        mine, uv = self.get("S2", "safe-publish", "loopback"), self.get("S2", "uv", "loopback")
+        if mine is None or uv is None:
+            return [self._missing(name, "loopback", "safe-publish" if mine is None else "uv", "S2")]
+        r = ratio(mine.wall, uv.wall)
+        startup = self.data.get("startup") or {}
+        stack = startup.get(IMPORT_STACK)
+        cause = ""
+        if r > 1.0:
+            cause = self._startup_cause(mine, uv, "uv --version", "S2")
+            if stack:
+                floor = _median(stack["runs"])
+                cause = (
+                    f"measured floor: `{IMPORT_STACK}` {fmt_ms(floor)} ms, already {fmt_x(floor / uv.wall)} of uv's "
+                    f"whole run; above that floor: {fmt_ms(mine.wall - floor)} ms ({fmt_ms(mine.timeline['after_last_answer'])} "
+                    f"ms after the index's answer: comparing, the report, exit); " + cause
+                )
+        return [[name, "loopback", f"{fmt_s(mine.wall)} s vs {fmt_s(uv.wall)} s = {fmt_x(r)}",
+                 self._verdict(r <= 1.0), cause]]  # fmt: skip
+
+    def _t15_rss(self) -> list[list[str]]:
+        name = "B1 peak RSS: poetry --skip-existing-strict ≤ poetry publish + 5 MiB"
+        rows = []
+        for condition in ("loopback",):
+            mine, own = self.get("B1", "poetry-strict", condition), self.get("B1", "poetry", condition)
+            if mine is None or own is None:
+                rows.append(self._missing(name, condition, "poetry-strict" if mine is None else "poetry", "B1"))
+                continue
+            added = mine.rss_mib - own.rss_mib
+            s2 = self.get("S2", "poetry-strict", condition)
+            note = (
+                f"on S2 (nothing uploaded) the front end peaks at {s2.rss_mib:.0f} MiB: the difference is what "
+                "the process loads (its imports: httpx and the core beside poetry's requests), not the upload, "
+                "which streams in 1 MiB chunks"
+                if s2 is not None and added > 5
+                else ""
+            )
+            rows.append([name, self.cond_label(condition),
+                         f"{mine.rss_mib:.0f} MiB vs {own.rss_mib:.0f} MiB = {added:+.0f} MiB",
+                         self._verdict(added <= 5), note])  # fmt: skip
+        return rows
+
+    def _t15_unused(self) -> list[list[str]]:
+        """Equivalent archives, index rules, trusted publishing, attestations: nothing when not used."""
+        name = "new verdicts cost nothing when not used (S2: identical files, no attestations, no OIDC)"
+        rows = []
+        imports = (self.data.get("profiles") or {}).get("S2 imports") or {}
+        verdict_us = sum((imports.get("verdicts") or {}).values())
+        for condition in self.all:
+            s = self.get("S2", "safe-publish", condition)
+            if s is None:
+                rows.append(self._missing(name, condition, "safe-publish", "S2"))
+                continue
+            ok = s.other_requests == 0 and s.download_mib == 0 and s.upload_mib == 0
+            measured = (
+                f"{fmt_n(s.index_requests)} index request(s), {fmt_n(s.other_requests)} other, "
+                f"{fmt_mib(s.download_mib)} MiB downloaded"
+            )
+            note = ""
+            if imports and "error" not in imports:
+                ok = ok and verdict_us <= 3000
+                modules = ", ".join(
+                    f"{name.rsplit('.', 1)[1]} {us / 1000:.1f}" for name, us in imports["verdicts"].items()
+                )
+                note = (
+                    f"their modules' import time on a real S2 run (`-X importtime`, self): {verdict_us / 1000:.1f} "
+                    f"ms ({modules or 'none imported'}; not imported: "
+                    f"{', '.join(n.rsplit('.', 1)[1] for n in imports['not_imported']) or 'none'}), of "
+                    f"{imports['total_us'] / 1000:.0f} ms of imports in all; budget 3 ms"
+                )
+            rows.append([name, self.cond_label(condition), measured, self._verdict(ok), note])
+        return rows
+
+    def _t15_equivalent(self) -> list[list[str]]:
+        name = "equivalent archives when used: cost reported (S2e vs S2)"
+        rows = []
+        for condition in self.all:
+            e, base = self.get("S2e", "safe-publish", condition), self.get("S2", "safe-publish", condition)
+            if e is None or base is None:
+                rows.append(self._missing(name, condition, "safe-publish", "S2e" if e is None else "S2"))
+                continue
+            files = self.data["scenarios"].get("S2e", {}).get("files", 0)
+            ok = e.exits == [0] and e.upload_mib == 0 and e.other_requests == files
+            uv = self.get("S2e", "uv", condition)
+            note = (
+                f"uv --check-url on the same index: exit {','.join(map(str, uv.exits))}, "
+                f"{fmt_mib(uv.upload_mib)} MiB sent ({uv.note[:80]})"
+                if uv
+                else ""
+            )
+            rows.append(
+                [name, self.cond_label(condition),
+                 f"{fmt_s(e.wall)} s vs {fmt_s(base.wall)} s (+{fmt_s(e.wall - base.wall)} s): "
+                 f"{fmt_n(e.other_requests)} downloads for {files} rebuilt files, {fmt_mib(e.download_mib)} MiB "
+                 f"downloaded, 0 uploaded: exit {','.join(map(str, e.exits))}",
+                 self._verdict(ok), note]
+            )  # fmt: skip
+        return rows
+
+    def _t15_trusted(self) -> list[list[str]]:
+        rtt = max((float(c.get("rtt_ms", 0)) for c in self.conditions.values()), default=40.0) or 40.0
+        return [[
+            "trusted publishing when used: its cost",
+            "analysis",
+            f"3 requests on a run that uploads: GET /_/oidc/audience and POST /_/oidc/mint-token to the "
+            f"index, and the CI's OIDC token request; about 3 round trips, {3 * rtt:g} ms at {rtt:g} ms",
+            "not measured",
+            "no PyPI and no CI OIDC provider here; a run that uploads nothing mints nothing (0 requests), "
+            "and attestations are sent in the upload's form (no request of their own)",
+        ]]  # fmt: skip
 
     def _verdict(self, ok: bool | None) -> str:
         return "not measured" if ok is None else ("**met**" if ok else "**missed**")
@@ -643,16 +1018,16 @@ class Report:
     def _t_s5_rss(self) -> list[list[str]]:
         rows = []
         for tool in OURS:
-            s = self.get("S5 fresh", tool)
-            name = f"S5 peak RSS ≤ 64 MiB: {self.label(tool)}"
+            s = self.get("B1", tool)
+            name = f"B1 peak RSS ≤ 64 MiB: {self.label(tool)}"
             if s is None:
                 if tool == "safe-publish":
-                    rows.append([name, "-", self._verdict(None), self._why(tool, "S5 fresh")])
+                    rows.append([name, "-", self._verdict(None), self._why(tool, "B1")])
                 continue
             host = self.tools[tool]["host"]
             note = ""
             if host:
-                own = self.get("S5 fresh", host)
+                own = self.get("B1", host)
                 note = (
                     f"the host's own publish peaks at {own.rss_mib:.0f} MiB here; the front end adds "
                     f"{s.rss_mib - own.rss_mib:+.0f} MiB (the host process itself is part of the figure)"
@@ -665,10 +1040,10 @@ class Report:
     def _t_s3(self) -> list[list[str]]:
         rows = []
         for tool in OURS:
-            s = self.get("S3", tool)
-            name = f"S3 0 bytes before the conflict: {self.label(tool)}"
+            s = self.get("S3b", tool)
+            name = f"S3b 0 bytes before the conflict: {self.label(tool)}"
             if s is None:
-                rows.append([name, "-", self._verdict(None), self._why(tool, "S3")])
+                rows.append([name, "-", self._verdict(None), self._why(tool, "S3b")])
                 continue
             ok = s.upload_mib == 0 and s.exits == [3] and s.new_files == 0
             rows.append(
@@ -680,11 +1055,11 @@ class Report:
                     "" if ok else s.note,
                 ]
             )
-        uv = self.get("S3", "uv")
+        uv = self.get("S3b", "uv")
         if uv is not None:
             rows.append(
                 [
-                    "S3 for comparison: uv",
+                    "S3b for comparison: uv",
                     f"{fmt_mib(uv.upload_mib)} MiB, exit "
                     f"{','.join(map(str, uv.exits))}, {fmt_n(uv.new_files)} new files",
                     "",

@@ -3,7 +3,7 @@
 Credentials go through each tool's environment variables (or a netrc file for curl), never argv, so the
 commands written to the results carry no secret. Tools that take file paths get the scenario's files in
 upload order (wheels first); tools that publish a project's ``dist/`` (PDM, poetry) run once per project
-folder, as a monorepo's CI would.
+folder, as a monorepo's CI would. Over TLS every tool is given the test CA the way it takes one (``CA_HOW``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Context:
     files: FileSet
     home: Path
     workdir: Path
+    ca_cert: Path | None = None  # the test CA, when the index speaks TLS
 
 
 @dataclass
@@ -94,6 +95,8 @@ def _env(tool: Tool, ctx: Context, extra: dict[str, str]) -> dict[str, str]:
 
 def _safe_publish(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "--repository-url", ctx.upload_url, "--check-url", ctx.simple_url, "-u", USERNAME]
+    if ctx.ca_cert:
+        argv += ["--ca-cert", str(ctx.ca_cert)]
     env = _env(tool, ctx, {"SAFE_PUBLISH_PASSWORD": PASSWORD})
     return [Invocation([*argv, *_paths(ctx)], ctx.workdir, env)]
 
@@ -103,17 +106,16 @@ def _hatch_env(tool: Tool, ctx: Context) -> dict[str, str]:
     if not config.exists():  # hatch refuses a HATCH_CONFIG that does not exist
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text("")
-    return _env(
-        tool,
-        ctx,
-        {
-            "HATCH_CONFIG": str(ctx.home / "hatch" / "config.toml"),
-            "HATCH_DATA_DIR": str(ctx.home / "hatch" / "data"),
-            "HATCH_CACHE_DIR": str(ctx.home / "hatch" / "cache"),
-            "HATCH_INDEX_USER": USERNAME,
-            "HATCH_INDEX_AUTH": PASSWORD,
-        },
-    )
+    extra = {
+        "HATCH_CONFIG": str(ctx.home / "hatch" / "config.toml"),
+        "HATCH_DATA_DIR": str(ctx.home / "hatch" / "data"),
+        "HATCH_CACHE_DIR": str(ctx.home / "hatch" / "cache"),
+        "HATCH_INDEX_USER": USERNAME,
+        "HATCH_INDEX_AUTH": PASSWORD,
+    }
+    if ctx.ca_cert:
+        extra["HATCH_INDEX_CA_CERT"] = str(ctx.ca_cert)  # hatch's --ca-cert; the plugin reads it too
+    return _env(tool, ctx, extra)
 
 
 def _hatch_safe(tool: Tool, ctx: Context) -> list[Invocation]:
@@ -140,6 +142,7 @@ def _pdm_env(tool: Tool, ctx: Context) -> dict[str, str]:
 
 def _pdm_safe(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "safe-publish", "--no-build", "-r", ctx.upload_url, "--check-url", ctx.simple_url]
+    argv += _ca(ctx, "--ca-certs")
     env = _pdm_env(tool, ctx)
     return [Invocation(argv, project.root, env) for project in ctx.files.projects]
 
@@ -162,6 +165,7 @@ def _poetry_env(tool: Tool, ctx: Context) -> dict[str, str]:
 
 def _poetry_strict(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "publish", "-r", "bench", "--skip-existing-strict", "--check-url", ctx.simple_url]
+    argv += _ca(ctx, "--cert")
     env = _poetry_env(tool, ctx)
     return [Invocation(argv, project.root, env) for project in ctx.files.projects]
 
@@ -173,33 +177,35 @@ def _twine(tool: Tool, ctx: Context) -> list[Invocation]:
     # --skip-existing is refused off PyPI by twine 7, so this is its plain upload.
     argv = [_exe(tool), "upload", "--repository-url", ctx.upload_url, "--non-interactive"]
     argv.append("--disable-progress-bar")
+    argv += _ca(ctx, "--cert")
     env = _env(tool, ctx, {"TWINE_USERNAME": USERNAME, "TWINE_PASSWORD": PASSWORD})
     return [Invocation([*argv, *_paths(ctx)], ctx.workdir, env)]
 
 
 def _uv(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "publish", "--publish-url", ctx.upload_url, "--check-url", ctx.simple_url]
-    env = _env(
-        tool,
-        ctx,
-        {
-            "UV_PUBLISH_USERNAME": USERNAME,
-            "UV_PUBLISH_PASSWORD": PASSWORD,
-            "UV_NO_CACHE": "1",  # every run reads the index, as the others do
-            "UV_PYTHON_DOWNLOADS": "never",
-        },
-    )
+    extra = {
+        "UV_PUBLISH_USERNAME": USERNAME,
+        "UV_PUBLISH_PASSWORD": PASSWORD,
+        "UV_NO_CACHE": "1",  # every run reads the index, as the others do
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    if ctx.ca_cert:
+        extra["SSL_CERT_FILE"] = str(ctx.ca_cert)  # uv's way to a custom CA bundle
+    env = _env(tool, ctx, extra)
     return [Invocation([*argv, *_paths(ctx)], ctx.workdir, env)]
 
 
 def _pdm_own(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "publish", "--no-build", "-r", ctx.upload_url, "--skip-existing"]
+    argv += _ca(ctx, "--ca-certs")
     env = _pdm_env(tool, ctx)
     return [Invocation(argv, project.root, env) for project in ctx.files.projects]
 
 
 def _poetry_own(tool: Tool, ctx: Context) -> list[Invocation]:
     argv = [_exe(tool), "publish", "-r", "bench", "--skip-existing"]
+    argv += _ca(ctx, "--cert")
     env = _poetry_env(tool, ctx)
     return [Invocation(argv, project.root, env) for project in ctx.files.projects]
 
@@ -220,6 +226,7 @@ def _curl(tool: Tool, ctx: Context) -> list[Invocation]:
         if index:
             argv.append("--next")
         argv += _curl_upload(item, path, ctx.upload_url, netrc)
+        argv += _ca(ctx, "--cacert")
     return [Invocation(argv, ctx.workdir, _env(tool, ctx, {}))]
 
 
@@ -239,6 +246,25 @@ def _curl_upload(item: DistFile, path: Path, url: str, netrc: Path) -> list[str]
     for name, value in fields.items():
         argv += ["--form-string", f"{name}={value}"]
     return [*argv, "-F", f"content=@{path}", url]
+
+
+def _ca(ctx: Context, flag: str) -> list[str]:
+    return [flag, str(ctx.ca_cert)] if ctx.ca_cert else []
+
+
+# How each tool is given the test CA over TLS (for the results).
+CA_HOW = {
+    "safe-publish": "`--ca-cert CA`",
+    "hatch-safe": "`HATCH_INDEX_CA_CERT=CA` (hatch's `--ca-cert` variable; the plugin reads it too)",
+    "pdm-safe": "`--ca-certs CA`",
+    "poetry-strict": "`--cert CA`",
+    "twine": "`--cert CA`",
+    "uv": "`SSL_CERT_FILE=CA`",
+    "pdm": "`--ca-certs CA`",
+    "poetry": "`--cert CA`",
+    "hatch": "`HATCH_INDEX_CA_CERT=CA`",
+    "curl": "`--cacert CA` (each segment)",
+}
 
 
 # ---- availability probes ----------------------------------------------------------------------------------

@@ -267,11 +267,7 @@ class _Run:
                 except PublishError as exc:
                     failures[project] = exc
             if failures:
-                raise (
-                    ProjectsFailed(failures, len(projects))
-                    if len(failures) > 1
-                    else next(iter(failures.values()))
-                )
+                raise ProjectsFailed(failures, len(projects))
 
     def _publish_unit(
         self,
@@ -458,10 +454,14 @@ class _Run:
 
     def _refuse(self, problems: list[InvalidDistribution]) -> None:
         # With one bad file the run's error line says the same thing: no need to print it twice.
+        reasons: dict[str, list[str]] = {}
         for problem in problems:
             self.emit(FileInvalid(problem.path, problem.reason, alone=len(problems) == 1))
-            name = Path(problem.path).name
-            self.records.append(FileRecord(problem.path, name, None, None, None, "failed", problem.reason))
+            reasons.setdefault(problem.path, []).append(problem.reason)
+        for path, said in reasons.items():  # one record per file, with every reason
+            self.records.append(
+                FileRecord(path, Path(path).name, None, None, None, "failed", "; ".join(said))
+            )
         raise InvalidDistributions(problems)
 
     def _resolve_check_url(self, client: httpx.Client) -> str:

@@ -30,7 +30,7 @@ from .errors import PublishError, TrustedPublishingFailed
 from .events import EventListener, Retrying, TokenMinted, TokenRenewalFailed, TrustedPublishingNotUsed
 from .options import Repository, RetryPolicy, secret_forms
 
-__all__ = ["RENEW_BEFORE", "TOKEN_LIFETIME", "UploadCredentials", "token_claims"]
+__all__ = ["RENEW_BEFORE", "TOKEN_LIFETIME", "UploadCredentials", "borrowed_audience", "token_claims"]
 
 TOKEN_LIFETIME = 900.0  # PyPI's minted tokens live 15 minutes
 RENEW_BEFORE = 300.0  # mint again when less than this is left: an upload must not outlive its token (twine)
@@ -52,6 +52,28 @@ _CLAIMS = (
     "namespace_path",
     "email",
 )
+
+
+# The audiences of PyPI and TestPyPI, and the hosts that may ask for them. An OIDC token for "pypi" mints
+# upload tokens at PyPI: another index asking for it would get a token it could use there, as this job.
+_AUDIENCE_HOSTS: Mapping[str, frozenset[str]] = {
+    "pypi": frozenset({"upload.pypi.org", "pypi.org"}),
+    "testpypi": frozenset({"test.pypi.org"}),
+}
+
+
+def borrowed_audience(audience: str, url: str | httpx.URL) -> str | None:
+    """Why an index may not have a token for ``audience`` (PyPI's or TestPyPI's, asked by another host),
+    or None. This machine (a local fake or relay) may ask for any."""
+    hosts = _AUDIENCE_HOSTS.get(audience)
+    host = httpx.URL(str(url)).host
+    if hosts is None or host in hosts or is_loopback(url):
+        return None
+    return (
+        f"trusted publishing: {host} asks for an OIDC token for the audience {audience!r}, which is "
+        f"{'PyPI' if audience == 'pypi' else 'TestPyPI'}'s: a token it could use to publish there as this "
+        "job; refusing (check the upload URL)"
+    )
 
 
 def token_claims(jwt: str) -> tuple[tuple[str, str], ...]:
@@ -212,7 +234,11 @@ class UploadCredentials:
         audience = _json(answer.body).get("audience")
         if not isinstance(audience, str) or not audience.strip():
             raise _NotOffered(f"{url} did not answer with an audience")
-        return audience.strip()
+        audience = audience.strip()
+        borrowed = borrowed_audience(audience, url)
+        if borrowed is not None:
+            raise TrustedPublishingFailed(borrowed)
+        return audience
 
     def _ci_token(self) -> str:
         """The CI's OIDC token for the audience (``id``), added to the secrets before anything else."""

@@ -82,8 +82,11 @@ class InvalidDistributions(PublishError):
 
     def _summary(self) -> str:
         if len(self.problems) == 1:
-            return f"{self.problems[0]}; nothing was uploaded"
-        return f"{len(self.problems)} files are not valid distributions; nothing was uploaded"
+            return f"{str(self.problems[0]).rstrip('.')}; nothing was uploaded"
+        files = len({problem.path for problem in self.problems})
+        if files == 1:
+            return f"{self.problems[0].path}: {len(self.problems)} problems; nothing was uploaded"
+        return f"{files} files are not valid distributions; nothing was uploaded"
 
 
 class IndexQueryError(PublishError):
@@ -175,9 +178,10 @@ class ProjectsFailed(PublishError):
         self.exit_code = max(error.exit_code for error in self.failures.values())
         names = _listing(sorted(self.failures))
         first_project, first = next(iter(self.failures.items()))
+        others = "the others were published" if len(self.failures) < projects else "none was published"
+        failed = len(self.failures)
         super().__init__(
-            f"{len(self.failures)} of {projects} projects failed ({names}); the others were published. "
-            f"{first_project}: {first}"
+            f"{failed} of {projects} projects failed ({names}); {others}. {first_project}: {first}"
         )
 
 

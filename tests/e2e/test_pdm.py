@@ -24,6 +24,8 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import TEST_PASSWORD, TEST_USERNAME, DevpiIndex, Index, PypiServer
 from tests.support.signals import SIGNALS, interrupt_the_second_upload, interrupted_report, signal_id
 
+from publish_plugins.options import INDEX_RULES, TRUSTED_PUBLISHING
+
 PDM_TIMEOUT = 120
 BUILD_TIMEOUT = 240  # one build installs hatchling from PyPI into an isolated env; two fit in 300 s
 WRONG_SECRET = "pypi-AgEIcHlwaS5vcmcWRONGWRONG"
@@ -74,7 +76,8 @@ def project(tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path]) 
     """A PDM project with one module, named ``unique_name``, version 1.0.0.
 
     Built with hatchling, whose sdists are byte-reproducible: pdm-backend 2.5.0 writes the build time into
-    the sdist's gzip header, so a rebuilt pdm-backend sdist never matches the published one.
+    the sdist's gzip header, so a rebuilt pdm-backend sdist is only equivalent to the published one
+    (test_pdm_rebuild.py), never identical.
     """
     return new_project(tmp_path, unique_name, host_venv)
 
@@ -119,7 +122,12 @@ def test_help_shows_the_new_options(project: PdmProject) -> None:
         "--dry-run",
         "--report FILE",
         "--jobs N",
-        "--trusted-publishing {automatic,always,never}",
+        # The choices are spelled out in pdm_command (no core import at PDM's start): the core's own.
+        f"--trusted-publishing {{{','.join(TRUSTED_PUBLISHING)}}}",
+        f"--index-rules {{{','.join(INDEX_RULES)}}}",
+        "--require-identical",
+        "--per-project",
+        "--max-file-size SIZE",
         "--no-attestations",
         "PDM_PUBLISH_REPO",
         "Exit codes",
@@ -129,6 +137,31 @@ def test_help_shows_the_new_options(project: PdmProject) -> None:
     assert listing.returncode == 0
     assert "safe-publish" in listing.stdout
     assert "Failed to load plugin" not in listing.output
+
+
+def test_pdm_start_loads_no_core(project: PdmProject) -> None:
+    """PDM loads the plugin and builds every command's parser on every start: only the argparse wiring
+    and the host-free shared layer are imported then, never the core or its HTTP stack."""
+    code = (
+        "import sys\n"
+        "from pdm.core import Core\n"
+        "core = Core()\n"
+        "assert 'safe-publish' in core.parser.format_help()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('publish_plugins'))))\n"
+    )
+    python = project.pdm.parent / "python"
+    done = run_command([python, "-c", code], cwd=project.root, env=project.env, timeout=PDM_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "publish_plugins.frontends.pdm_command" in loaded
+    assert loaded <= {
+        "publish_plugins",
+        "publish_plugins._version",
+        "publish_plugins.frontends",
+        "publish_plugins.frontends._shared",
+        "publish_plugins.frontends.pdm_command",
+        "publish_plugins.frontends.pdm_plugin",
+    }, loaded
 
 
 def test_default_build_then_publish_and_rebuild_rerun(
@@ -407,6 +440,12 @@ def test_default_selection_is_the_projects_name_and_version(
             "no-ca.pem: no such certificate",
         ),
         (["-r", "{url}", "--ca-certs", "ca.pem", "--no-verify-ssl"], "not allowed with argument"),
+        (
+            ["-r", "{url}", "--index-rules", "warehouse"],
+            "argument --index-rules: invalid choice: 'warehouse'",
+        ),
+        (["-r", "{url}", "--max-file-size", "100Q"], "argument --max-file-size: not a size: '100Q'"),
+        (["-r", "{url}", "--max-file-size", "0"], "argument --max-file-size: a size must be more than 0"),
     ],
     ids=[
         "unknown-repository",
@@ -415,6 +454,9 @@ def test_default_selection_is_the_projects_name_and_version(
         "bad-jobs",
         "missing-ca",
         "ca-and-no-verify",
+        "bad-index-rules",
+        "bad-max-file-size",
+        "zero-max-file-size",
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -425,9 +467,116 @@ def test_usage_errors_exit_2_with_one_line(
     result = project.publish(*(arg.replace("{url}", pypiserver.url) for arg in args))
     assert result.returncode == 2, result
     assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result
     assert "Traceback" not in result.output
     assert stored(pypiserver, project.name) == {}
     assert not (project.root / ".venv").exists()  # no interpreter chosen, no virtualenv made, for nothing
+
+
+# ---- the index's rules, a size limit, one unit per project, paths (issue 14) --------------------------
+
+
+def test_index_rules_pypi_refuses_a_local_version_and_a_linux_wheel_before_any_upload(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """--index-rules pypi on another index: PyPI would refuse both files, so exit 2 naming each with PyPI's
+    words, and nothing is sent; by default (auto) PyPI's rules are not applied off PyPI and both go up."""
+    local = "1.0.0+local"
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "1.0.0"', f'version = "{local}"'))
+    wheel = project.dists.wheel(project.name, local, tag="cp311-cp311-linux_x86_64")
+    sdist = project.dists.sdist(project.name, local)
+    proxy = fault_proxy(pypiserver.url)
+
+    refused = project.publish(*creds(proxy), "--index-rules", "pypi")
+    assert refused.returncode == 2, refused
+    assert "Traceback" not in refused.output
+    for path in (wheel, sdist):
+        assert (
+            f"{path.name}: PyPI would refuse it: The use of local versions in '{local}' is not allowed"
+            in (refused.stderr)
+        ), refused
+    assert f"Binary wheel '{wheel.name}' has an unsupported platform tag 'linux_x86_64'" in refused.stderr
+    assert "nothing was uploaded" in refused.stderr
+    assert proxy.posts == []
+    assert stored(pypiserver, project.name) == {}
+
+    allowed = project.publish(*creds(proxy))
+    assert allowed.returncode == 0, allowed
+    assert sorted(stored(pypiserver, project.name)) == sorted([wheel.name, sdist.name])
+
+
+def test_max_file_size_refuses_a_larger_file_before_any_upload(
+    project: PdmProject, pypiserver: PypiServer, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    """--max-file-size 1K: a 4 KiB wheel stops the run (exit 2, PyPI's "File too large"), the small sdist
+    beside it is not sent either."""
+    wheel = project.dists.large_wheel(project.name, "1.0.0", 4096)
+    project.dists.sdist(project.name, "1.0.0")
+    proxy = fault_proxy(pypiserver.url)
+    result = project.publish(*creds(proxy), "--max-file-size", "1K")
+    assert result.returncode == 2, result
+    assert f"{wheel.name}: File too large. Limit for project" in result.stderr
+    assert "is 1024 bytes" in result.stderr
+    assert "Traceback" not in result.output
+    assert proxy.posts == []
+    assert stored(pypiserver, project.name) == {}
+
+
+def test_per_project_publishes_the_projects_without_a_conflict(
+    tmp_path: Path, unique_name: str, host_venv: Callable[[str], Path], pypiserver: PypiServer
+) -> None:
+    """A monorepo's root, a PDM project without a name, whose dist/ collects every package's files: all of
+    them are taken. One conflicting project stops the whole run (one unit, exit 3, nothing sent); with
+    --per-project the other project is published and the run still exits 3."""
+    root = tmp_path / "monorepo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.pdm]\ndistribution = false\n")
+    bin_dir = host_venv("pdm")
+    monorepo = PdmProject(root, "", "", bin_dir / "pdm", isolated_env(tmp_path / "home", bin_dir))
+    clashing, fresh = f"{unique_name}-core", f"{unique_name}-cli"
+    monorepo.dists.wheel(clashing, "2.0")
+    assert monorepo.publish(*creds(pypiserver)).returncode == 0
+    changed = monorepo.dists.wheel(clashing, "2.0", payload=b"changed without a version bump")
+    new_files = monorepo.dists.release(fresh, "1.0")
+
+    one_unit = monorepo.publish(*creds(pypiserver))
+    assert one_unit.returncode == 3, one_unit
+    assert f"{changed.name}: conflict" in one_unit.stderr
+    assert stored(pypiserver, fresh) == {}
+
+    per_project = monorepo.publish(*creds(pypiserver), "--per-project", "--report", "report.json")
+    assert per_project.returncode == 3, per_project
+    assert f"{changed.name}: conflict" in per_project.stderr
+    assert "2 uploaded, 0 skipped, 1 conflicting" in per_project.stdout
+    assert stored(pypiserver, fresh) == local_files(new_files)
+    actions = {r["filename"]: r["action"] for r in json.loads((root / "report.json").read_text())["files"]}
+    assert actions == {changed.name: "conflict", **{path.name: "uploaded" for path in new_files}}
+
+
+def test_relative_paths_from_a_subfolder(project: PdmProject, pypiserver: PypiServer) -> None:
+    """Run in a subfolder (PDM finds the project upward): --report is relative to the current folder, as
+    any path a user types; -d/--dest to the project, as in `pdm publish` and `pdm build`. The report's
+    files[].path is relative to the current folder when the file is inside it, else absolute: a path
+    that opens from where the command ran, from the project root ("dist/...") as from below it."""
+    files = project.dists.release(project.name, "1.0.0")
+    sub = project.root / "src"
+    result = run_command(
+        [project.pdm, "safe-publish", "--no-build", *creds(pypiserver), "-d", "dist", "--report", "r.json"],
+        cwd=sub,
+        env=project.env,
+        timeout=PDM_TIMEOUT,
+    )
+    assert result.returncode == 0, result
+    assert "2 uploaded" in result.stdout
+    assert not (project.root / "r.json").exists()
+    report = json.loads((sub / "r.json").read_text())
+    assert sorted(record["path"] for record in report["files"]) == sorted(str(path) for path in files)
+
+    again = project.publish(*creds(pypiserver), "--report", "r.json")
+    assert again.returncode == 0, again
+    report = json.loads((project.root / "r.json").read_text())
+    assert sorted(record["path"] for record in report["files"]) == sorted(f"dist/{p.name}" for p in files)
 
 
 # ---- a hostile or misconfigured index (issue: only a verified "not here" lets a file go up) ---------

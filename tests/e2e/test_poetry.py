@@ -72,10 +72,11 @@ class PoetryProject:
         """Write a wheel and an sdist of the project's current version into ``dist/``."""
         return self.dist.release(self.name, self.version, payload=payload)
 
-    def poetry(self, *args: str, env: dict[str, str] | None = None) -> Ran:
-        """Run poetry in the project folder, non-interactive, isolated from the machine's configuration."""
+    def poetry(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Ran:
+        """Run poetry in the project folder (or ``cwd``), non-interactive, isolated from the machine's
+        configuration."""
         return run_command(
-            [self.executable, *args, "-n"], cwd=self.root, env=self.environment(env), timeout=TIMEOUT
+            [self.executable, *args, "-n"], cwd=cwd or self.root, env=self.environment(env), timeout=TIMEOUT
         )
 
     def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -124,7 +125,16 @@ def test_help_shows_the_new_options_beside_poetrys_own(project: PoetryProject) -
     """`poetry publish --help` lists --skip-existing-strict and --check-url, and poetry's options are kept."""
     result = project.poetry("publish", "--help")
     assert result.returncode == 0, result.stderr
-    new = ["--skip-existing-strict", "--check-url=CHECK-URL"]
+    new = [
+        "--skip-existing-strict",
+        "--check-url=CHECK-URL",
+        "--require-identical",
+        "--per-project",
+        "--index-rules=INDEX-RULES",
+        "--max-file-size=MAX-FILE-SIZE",
+        "--report=REPORT",
+        "--jobs=JOBS",
+    ]
     own = [
         "--skip-existing ",
         "--build",
@@ -263,7 +273,12 @@ def test_conflict_uploads_nothing_not_even_new_files(
     assert result.returncode == 3
     assert f"{changed.name}: conflict" in result.stderr
     assert "nothing was uploaded" in result.stderr
-    assert "use poetry's own --skip-existing instead" in result.stderr.strip().splitlines()[-1]
+    # The next step offered is the checked skip-existing mode, not poetry's own unchecked one.
+    assert result.stderr.strip().splitlines()[-1] == (
+        "to keep the index's file as it is and upload the rest, pass --skip-existing together with "
+        "--skip-existing-strict (checked: files already on the index are skipped, and one with other content "
+        "is skipped with a warning naming both hashes)"
+    )
     assert "Traceback" not in result.stderr
     assert proxy.posts == []
     assert pypiserver.stored_files() == all_files
@@ -421,16 +436,35 @@ def test_pypi_token_from_poetry_environment(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--skip-existing", "--skip-existing-strict"], "--skip-existing cannot be combined"),
-        (["--skip-existing", "--check-url", "http://127.0.0.1:9/simple/"], "cannot be combined"),
         (["-r", "nowhere", "--skip-existing-strict"], "--repository nowhere"),
+        (
+            ["-r", "local", "--index-rules", "pypy"],
+            "--index-rules: choose one of auto, pypi, none, got 'pypy'",
+        ),
+        (
+            ["-r", "local", "--max-file-size", "lots"],
+            "--max-file-size: not a size: 'lots' (bytes, or a number",
+        ),
+        (["-r", "local", "--jobs", "0"], "--jobs: must be at least 1, got '0'"),
+        (["-r", "local", "--jobs", "two"], "--jobs: not a whole number, got 'two'"),
+        (["-r", "local", "--report="], "--report needs a file name"),
+        (["-r", "local", "--report", "."], "--report: . is a folder; name a file, such as report.json"),
     ],
-    ids=["skip-existing-and-strict", "skip-existing-and-check-url", "unknown-repository"],
+    ids=[
+        "unknown-repository",
+        "index-rules",
+        "max-file-size",
+        "jobs-0",
+        "jobs-text",
+        "report-empty",
+        "report-dir",
+    ],
 )
 def test_usage_errors_exit_2_in_one_line(
     project: PoetryProject, pypiserver: PypiServer, args: list[str], message: str
 ) -> None:
-    """Contradicting options or an undefined repository: exit 2, one line, nothing uploaded."""
+    """An undefined repository or a bad value of a new option (each implies the plugin's checked publish):
+    exit 2, one line naming the option, nothing uploaded."""
     project.release()
     result = project.poetry("publish", *args, *login(pypiserver), env=local_repo(pypiserver.url))
     assert result.returncode == 2

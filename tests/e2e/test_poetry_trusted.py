@@ -147,13 +147,11 @@ def test_automatic_in_ci_uses_the_configured_credentials(
             ["--trusted-publishing: choose one of automatic, always, never, got 'sometimes'"],
         ),
         (
-            ["--skip-existing", "--no-attestations"],
-            [
-                "--skip-existing cannot be combined with --no-attestations, which implies --skip-existing-strict"
-            ],
+            ["--trusted-publishing="],
+            ["--trusted-publishing needs a value: automatic, always or never"],
         ),
     ],
-    ids=["always-with-credentials", "bad-mode", "skip-existing-and-no-attestations"],
+    ids=["always-with-credentials", "bad-mode", "empty-mode"],
 )
 def test_usage_errors_are_one_line_exit_2(
     project: PoetryProject,
@@ -162,8 +160,8 @@ def test_usage_errors_are_one_line_exit_2(
     args: list[str],
     message: list[str],
 ) -> None:
-    """Credentials given with ``always``, a mode that is none of the choices, or poetry's --skip-existing
-    with an option that implies the strict mode: exit 2, one line, nothing asked or sent."""
+    """Credentials given with ``always``, a mode that is none of the choices, or none: exit 2, one line,
+    nothing asked or sent."""
     project.release()
     result = publish(project, fake_pypi, *args, env=github_oidc.env())
     assert result.returncode == 2, result
@@ -194,3 +192,28 @@ def test_a_stale_attestation_stops_the_run_and_no_attestations_leaves_them_out(
     assert sorted(upload.filename for upload in fake_pypi.uploads) == sorted([wheel.name, sdist.name])
     assert [upload.attestations for upload in fake_pypi.uploads] == [None, None]
     assert stored(fake_pypi, project.name) == local_files([wheel, sdist])
+
+
+def test_skip_existing_with_trusted_publishing_is_the_checked_lenient_mode(
+    project: PoetryProject, fake_pypi: FakePyPI, github_oidc: FakeGitHubTokenService
+) -> None:
+    """poetry's ``--skip-existing`` with ``--trusted-publishing always`` (an option that implies the plugin's
+    checked publish): a file with other content on the index is skipped with a warning, the run exits 0,
+    and with nothing left to upload no token is minted."""
+    wheel, sdist = files = project.release()
+    first = publish(project, fake_pypi, "--trusted-publishing", "always", env=github_oidc.env())
+    assert first.returncode == 0, first
+    published = stored(fake_pypi, project.name)
+    assert published == local_files(files)
+    project.dist.wheel(project.name, project.version, payload=b"rebuilt with other content\n")
+    fake_pypi.reset()
+
+    again = publish(
+        project, fake_pypi, "--skip-existing", "--trusted-publishing", "always", env=github_oidc.env()
+    )
+
+    assert again.returncode == 0, again
+    assert f"{wheel.name}: skipped, the index has different content" in again.stderr
+    assert f"{sdist.name}: skipped, identical" in again.stdout
+    assert (fake_pypi.mint_requests, fake_pypi.uploads) == ([], [])
+    assert stored(fake_pypi, project.name) == published

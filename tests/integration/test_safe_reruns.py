@@ -258,4 +258,7 @@ def test_per_project_publishes_the_projects_a_conflict_does_not_touch(
     assert f"{first.replace('-', '-')}" in apart.stderr
     assert f"{second}: uploading 2 file(s)" in apart.stderr
     (error,) = [line for line in apart.stderr.splitlines() if line.startswith("error:")]
-    assert error.startswith(f"error: conflict: {changed.name} already on the index with different content")
+    assert error.startswith(
+        f"error: 1 of 2 projects failed ({first}); the others were published. {first}: conflict: "
+    )
+    assert f"{changed.name} already on the index with different content" in error

@@ -341,13 +341,13 @@ def rebuild(path: Path, *, mtime: int = 1_700_000_000) -> Path:
                 target.writestr(moved, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
         return path
     with tarfile.open(path, "r:gz") as source:
-        members = [
+        entries = [
             (info, source.extractfile(info).read() if info.isfile() else None)  # type: ignore[union-attr]
             for info in source.getmembers()
         ]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in reversed(members):
+        for info, data in reversed(entries):
             info.mtime = mtime
             info.uname, info.gname = "builder", "builder"
             tar.addfile(info, io.BytesIO(data) if data is not None else None)

@@ -16,12 +16,19 @@ bytes, and when its head, its body and the server's answer arrived).
         ...  # upload to proxy.url: the first POST gets 503, the next one reaches the server
         assert proxy.upload_bytes > 0
         assert len(proxy.posts) == 2
+
+For the benchmarks it can also stand for a remote index (all off by default, so tests are unaffected):
+``connect_delay`` seconds pass before a new connection is served (the round trips of setting it up),
+``request_delay`` seconds before each request's answer goes back (one round trip), and with ``tls`` (a
+server-side ``ssl.SSLContext``) the relay terminates HTTPS from the client and speaks plain HTTP to the
+server, telling it ``X-Forwarded-Proto: https`` so that the URLs it builds are https ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -93,6 +100,7 @@ class RequestRecord:
     headers: dict[str, str]  # lower-case names
     body_bytes: int = 0
     fault: FaultKind | None = None
+    response_bytes: int = 0  # body bytes of the server's answer passed on to the client
     started: float = field(default_factory=time.perf_counter)
     body_done: float | None = None
     answered: float | None = None
@@ -244,11 +252,21 @@ _Proxy = TypeVar("_Proxy", bound="FaultProxy")
 class FaultProxy:
     """The proxy. ``upstream`` is any URL of the real server; only its scheme://host:port is used."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        connect_delay: float = 0.0,
+        request_delay: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or parts.hostname is None:
             raise ValueError(f"upstream must be an http:// URL, got {upstream!r}")
         self.upstream = (parts.hostname, parts.port or 80)
+        self.connect_delay = connect_delay  # seconds before a new client connection is served
+        self.request_delay = request_delay  # seconds before each answer goes back to the client
+        self.tls = tls  # terminate TLS from clients (plain HTTP to the server)
         self.faults: list[Fault] = []
         self.records: list[RequestRecord] = []
         self.connections = 0
@@ -297,14 +315,19 @@ class FaultProxy:
         self.stop()
 
     @property
+    def scheme(self) -> str:
+        """``https`` when the proxy terminates TLS, else ``http``."""
+        return "https" if self.tls is not None else "http"
+
+    @property
     def url(self) -> str:
         """Root URL of the proxy, with a trailing slash."""
-        return f"http://{HOST}:{self.port}/"
+        return f"{self.scheme}://{HOST}:{self.port}/"
 
     def url_for(self, upstream_url: str) -> str:
         """Return ``upstream_url`` with the proxy's origin (e.g. a devpi index URL through the proxy)."""
         parts = urlsplit(upstream_url)
-        return urlunsplit(("http", f"{HOST}:{self.port}", parts.path, parts.query, parts.fragment))
+        return urlunsplit((self.scheme, f"{HOST}:{self.port}", parts.path, parts.query, parts.fragment))
 
     # ---- counters ---------------------------------------------------------------------------------
 
@@ -518,6 +541,19 @@ class FaultProxy:
             self._spawn(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
+        if self.connect_delay > 0 and self._stop.wait(self.connect_delay):
+            self._forget(client)
+            return
+        if self.tls is not None:
+            try:
+                secure = self.tls.wrap_socket(client, server_side=True)  # detaches ``client``
+            except (OSError, ssl.SSLError):
+                self._forget(client)
+                raise
+            with self._lock:
+                self._sockets.discard(client)
+                self._sockets.add(secure)
+            client = secure
         stream = _Stream(client)
         try:
             while not self._stop.is_set():
@@ -546,12 +582,13 @@ class FaultProxy:
 
         if fault is not None and kind in {"status", "redirect"}:
             self._drain(stream, head, record)
-            reply = _response(
-                fault.status, fault.headers, fault.body, close=not keep_alive, reason=fault.reason
-            )
-            self._answered(record)
-            client.sendall(reply)
-            return keep_alive
+            if not self._delay_answer():
+                reply = _response(
+                    fault.status, fault.headers, fault.body, close=not keep_alive, reason=fault.reason
+                )
+                self._answered(record)
+                client.sendall(reply)
+            return keep_alive and not self._stop.is_set()
         if kind == "stall":
             self._drain(stream, head, record)
             self._stop.wait()
@@ -568,7 +605,7 @@ class FaultProxy:
         _no_delay(upstream)
         self._track(upstream)
         try:
-            upstream.sendall(head.raw)
+            upstream.sendall(self._forwarded_head(head))
             limit = fault.after_bytes if fault is not None and kind == "reset_mid_body" else None
             if not self._forward_body(stream, head, record, upstream, limit):
                 _reset(client)
@@ -576,6 +613,33 @@ class FaultProxy:
             return self._relay_response(client, upstream, record, fault) and keep_alive
         finally:
             self._forget(upstream)
+
+    def _forwarded_head(self, head: _Head) -> bytes:
+        if self.tls is None:
+            return head.raw
+        # The server sees plain HTTP: it builds its absolute URLs (redirects) for https with this.
+        kept = b"".join(
+            f"{key}: {value}\r\n".encode("latin-1")
+            for key, value in head.headers
+            if key.lower() != "x-forwarded-proto"
+        )
+        return f"{head.start_line}\r\n".encode("latin-1") + kept + b"X-Forwarded-Proto: https\r\n\r\n"
+
+    def _returned_head(self, head: _Head) -> bytes:
+        location = head.get("location")
+        if self.tls is None or location is None or not location.startswith(f"http://{HOST}:{self.port}/"):
+            return head.raw
+        # As a TLS terminator does (nginx's proxy_redirect): the server's own http:// redirects, made from
+        # the Host header, point at the proxy's https:// origin (not every server honours X-Forwarded-Proto).
+        kept = b"".join(
+            f"{key}: {'https' + value[4:] if key.lower() == 'location' else value}\r\n".encode("latin-1")
+            for key, value in head.headers
+        )
+        return f"{head.start_line}\r\n".encode("latin-1") + kept + b"\r\n"
+
+    def _delay_answer(self) -> bool:
+        """Hold an answer back for ``request_delay`` (a round trip); True if the proxy stopped meanwhile."""
+        return self.request_delay > 0 and self._stop.wait(self.request_delay)
 
     def _send_endless(self, client: socket.socket, fault: Fault) -> None:
         reason = HTTPStatus(fault.status).phrase
@@ -660,6 +724,8 @@ class FaultProxy:
             head = reader.read_head()
             if head is None:
                 raise ProtocolError("server closed without answering")
+            if record.answered is None and self._delay_answer():
+                return False
             self._answered(record)  # the first head, interim (1xx) or final: the server has answered
             status = _status_of(head)
             if status >= 200 or status == 101:
@@ -683,10 +749,11 @@ class FaultProxy:
             }
             client.sendall(_response(fault.status or status, headers, fault.body, close=True))
             return False
-        client.sendall(head.raw)
+        client.sendall(self._returned_head(head))
         for raw, size in body:
             with self._lock:  # counted first: once sent, the client may read the counter at once
                 self.response_bytes += size
+                record.response_bytes += size
             client.sendall(raw)
         return (framed or not has_body) and not head.has_token("connection", "close")
 

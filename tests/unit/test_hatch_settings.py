@@ -166,14 +166,17 @@ def test_a_value_that_is_not_text_is_refused_without_echoing_it() -> None:
     assert "271828" not in str(error)
 
 
-def test_relative_paths_in_pyproject_are_taken_from_the_project() -> None:
-    """A path in pyproject.toml means the same from any folder; one on the command line is the user's own."""
-    from_pyproject = collect(None, {"report": "build/publish.json", "ca-cert": "certs/ca.pem"})
-    assert from_pyproject.value("report") == str(ROOT / "build" / "publish.json")
-    assert from_pyproject.value("ca-cert") == str(ROOT / "certs" / "ca.pem")
-    assert collect({"report": "build/publish.json"}).value("report") == "build/publish.json"
-    assert collect(None, None, {"client-cert": "client.pem"}).value("client-cert") == "client.pem"
-    assert collect(None, {"report": "/var/log/publish.json"}).value("report") == "/var/log/publish.json"
+@pytest.mark.parametrize("key", ["report", "ca-cert", "client-cert", "client-key"])
+def test_relative_paths_are_taken_from_where_they_are_written(key: str) -> None:
+    """A path in a file means the same from any folder: pyproject.toml's from the project, hatch's config's
+    from the config file's folder; one on the command line is the user's own (the current folder)."""
+    assert collect(None, {key: "certs/x.pem"}).value(key) == str(ROOT / "certs" / "x.pem")
+    assert collect(None, None, {key: "certs/x.pem"}).value(key) == str(
+        Path(CONFIG).parent / "certs" / "x.pem"
+    )
+    assert collect({key: "certs/x.pem"}).value(key) == "certs/x.pem"
+    assert collect(None, {key: "/var/log/x.json"}, {key: "/var/x"}).value(key) == "/var/log/x.json"
+    assert collect(None, None, {key: "/var/x"}).value(key) == "/var/x"
 
 
 def test_paths_expand_the_home_folder_and_text_is_kept_as_given() -> None:
@@ -259,3 +262,76 @@ def test_credentials_given_for_the_run_are_told_from_configured_ones() -> None:
     assert (user.value, user.where) == ("__token__", "-o user")
     assert settings.explicit_setting("auth") is None
     assert settings.value("auth") == "from-pyproject"
+
+
+# ---- equivalent archives, monorepos, the index's rules ------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["require-identical", "per-project"])
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ({}, False),
+        ({"options": {"KEY": ""}}, True),  # a bare `-o KEY`
+        ({"options": {"KEY": "no"}, "project": {"KEY": True}}, False),
+        ({"project": {"KEY": True}}, True),
+        ({"plugin": {"KEY": "yes"}}, True),
+    ],
+)
+def test_require_identical_and_per_project_are_switches(
+    key: str, sources: dict[str, dict[str, Any]], expected: bool
+) -> None:
+    given = {source: {key: table["KEY"]} for source, table in sources.items()}
+    assert getattr(collect(**given), key.replace("-", "_")) is expected
+
+
+def test_a_switch_that_is_not_a_boolean_names_its_key_and_source() -> None:
+    refused("-o require-identical: expected true or false", options={"require-identical": "strictly"})
+    refused(f"'per_project' in {HATCH_CONFIG}: expected true or false", plugin={"per_project": 2})
+
+
+@pytest.mark.parametrize(
+    ("sources", "size"),
+    [
+        ({}, None),
+        ({"options": {"max-file-size": "100M"}}, 100 * 1024 * 1024),
+        ({"options": {"max_file_size": " 1.5G "}}, 3 * 512 * 1024 * 1024),
+        ({"project": {"max-file-size": 5000}}, 5000),
+        ({"plugin": {"max-file-size": "2K"}}, 2048),
+        ({"options": {"max-file-size": "1K"}, "project": {"max-file-size": 5000}}, 1024),
+    ],
+)
+def test_max_file_size(sources: dict[str, dict[str, Any]], size: int | None) -> None:
+    assert collect(**sources).max_file_size == size
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        ({"options": {"max-file-size": "lots"}}, "-o max-file-size: not a size: 'lots' (bytes, or a number"),
+        ({"options": {"max-file-size": ""}}, "-o max-file-size: needs a value (-o max-file-size=SIZE)"),
+        (
+            {"project": {"max-file-size": 0}},
+            f"'max-file-size' in {PYPROJECT}: a size must be more than 0 bytes",
+        ),
+        (
+            {"plugin": {"max-file-size": 1.5}},
+            f"'max-file-size' in {HATCH_CONFIG}: expected a size, a number of bytes or text such as \"100M\", "
+            "got 1.5",
+        ),
+        ({"project": {"max-file-size": True}}, f"'max-file-size' in {PYPROJECT}: expected a size"),
+    ],
+)
+def test_a_max_file_size_that_is_not_a_size(sources: dict[str, dict[str, Any]], message: str) -> None:
+    refused(message, **sources)
+
+
+def test_index_rules_are_kept_as_given_with_where() -> None:
+    """The value is checked with the run's options (``publish_options``), under the name it was given by."""
+    settings = collect({"index_rules": "pypi"}, {"index-rules": "none"})
+    rules = settings.given["index-rules"]
+    assert (rules.value, rules.where) == ("pypi", "-o index_rules")
+    configured = collect(None, {"index-rules": "none"}).given["index-rules"]
+    assert (configured.value, configured.where) == ("none", f"'index-rules' in {PYPROJECT}")
+    refused("-o index-rules: needs a value (-o index-rules=auto|pypi|none)", options={"index-rules": ""})
+    refused(f"'index-rules' in {HATCH_CONFIG}: must be a string", plugin={"index-rules": 1})

@@ -160,3 +160,24 @@ def test_the_minted_token_is_masked_in_a_github_log_before_the_event_is_shown(
     assert stdout.getvalue() == "::add-mask::pypi-minted-secret\n"  # once: other events carry no token
     assert "pypi-minted-secret" not in minted.message
     assert "pypi-minted-secret" not in repr(minted)
+
+
+@pytest.mark.parametrize(
+    ("audience", "url", "refused"),
+    [
+        ("pypi", "https://upload.pypi.org/legacy/", False),
+        ("testpypi", "https://test.pypi.org/legacy/", False),
+        ("pypi", "https://pypi.example.com/legacy/", True),  # would get a token PyPI accepts
+        ("testpypi", "https://upload.pypi.org/legacy/", True),
+        ("pypi", "http://127.0.0.1:8080/", False),  # this machine: a local fake or relay
+        ("warehouse.example.com", "https://warehouse.example.com/legacy/", False),  # its own audience
+    ],
+)
+def test_only_pypi_may_ask_for_pypis_audience(audience: str, url: str, refused: bool) -> None:
+    from publish_plugins._trusted_publishing import borrowed_audience
+
+    reason = borrowed_audience(audience, url)
+    assert (reason is not None) is refused
+    if reason is not None:
+        assert reason.startswith("trusted publishing: ")
+        assert f"asks for an OIDC token for the audience {audience!r}" in reason

@@ -291,9 +291,14 @@ def non_negative_int(text: str) -> int:
 
 def file_size(text: str) -> int:
     """argparse type of ``--max-file-size``: bytes, or a number with a unit (``100M``, ``1.5GiB``)."""
+    import argparse
+
     from publish_plugins._index_rules import parse_size
 
-    return _argument(text, lambda: parse_size(text))
+    try:
+        return parse_size(text)
+    except ValueError as exc:  # the reason quotes the value already
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seconds(text: str) -> float:

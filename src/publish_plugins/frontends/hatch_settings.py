@@ -242,7 +242,7 @@ def _size(found: _Value | None) -> int | None:
         raise UsageError(f"{found.label}: needs a value (-o max-file-size={_PLACEHOLDERS['max-file-size']})")
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise UsageError(
-            f"{found.label}: expected a size, a number of bytes or text such as \"100M\", got {value!r}"
+            f'{found.label}: expected a size, a number of bytes or text such as "100M", got {value!r}'
         )
     try:
         return parse_size(str(value))

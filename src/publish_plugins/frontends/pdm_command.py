@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, NoReturn
 from pdm.cli.commands.base import BaseCommand
 from pdm.cli.options import project_option, skip_option, verbose_option
 
-from ._shared import Setting, display_path, error_lines, mask_in_ci_log, positive_int, publish_options
+from ._shared import (
+    Setting,
+    display_path,
+    error_lines,
+    file_size,
+    mask_in_ci_log,
+    positive_int,
+    publish_options,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,21 +39,25 @@ if TYPE_CHECKING:
     from pdm.project import Project
 
     from publish_plugins import ProjectRef
-    from publish_plugins.options import TrustedPublishing
+    from publish_plugins.options import IndexRules, TrustedPublishing
 
 __all__ = ["SafePublishCommand"]
 
-# publish_plugins.options.TRUSTED_PUBLISHING, spelled out: PDM builds every command's parser on every start,
-# and this module imports nothing of the core then (mypy checks each value against the core's type).
+# publish_plugins.options.TRUSTED_PUBLISHING and INDEX_RULES, spelled out: PDM builds every command's parser
+# on every start, and this module imports nothing of the core then (mypy checks each value against the
+# core's type; the --help test compares the tuples with the core's).
 _TRUSTED_PUBLISHING: tuple[TrustedPublishing, ...] = ("automatic", "always", "never")
+_INDEX_RULES: tuple[IndexRules, ...] = ("auto", "pypi", "none")
 
 
 class SafePublishCommand(BaseCommand):
-    """``pdm publish`` reading the index first: identical files are skipped, a differing one stops the run."""
+    """``pdm publish`` reading the index first: identical files (and rebuilds holding the same files) are
+    skipped, a differing one stops the run."""
 
     description = (
-        "Build and publish the project, checking the index by hash first: identical files are skipped, "
-        "a file that differs from the index stops the run before anything is uploaded"
+        "Build and publish the project, checking the index by hash first: identical files, and rebuilt ones "
+        "holding the same files, are skipped; a file that differs from the index stops the run before "
+        "anything is uploaded"
     )
     arguments = (verbose_option, project_option, skip_option)
 
@@ -113,6 +125,31 @@ class SafePublishCommand(BaseCommand):
             "naming both hashes); without it such a file stops the run (exit 3)",
         )
         safe.add_argument(
+            "--require-identical",
+            action="store_true",
+            help="Count only byte-identical files as already published (default: a rebuilt archive holding "
+            "the same files, such as an sdist with another build time, is skipped as equivalent)",
+        )
+        safe.add_argument(
+            "--per-project",
+            action="store_true",
+            help="With several projects' files in the folder (a project without a name), check and upload "
+            "each project as its own unit: a conflict or failure in one does not hold back the others",
+        )
+        safe.add_argument(
+            "--index-rules",
+            choices=_INDEX_RULES,
+            default="auto",
+            help="Check every file against the index's upload rules before uploading: auto (default: "
+            "PyPI's, for PyPI and TestPyPI), pypi (PyPI's, for any index), none",
+        )
+        safe.add_argument(
+            "--max-file-size",
+            type=file_size,
+            metavar="SIZE",
+            help="Refuse files larger than SIZE (such as 100M, 1.5G) before anything is uploaded",
+        )
+        safe.add_argument(
             "--dry-run",
             action="store_true",
             help="Check the index and show what would be uploaded; upload nothing",
@@ -177,6 +214,10 @@ def _run(project: Project, options: argparse.Namespace) -> int:
             report=options.report,
             jobs=options.jobs,
             attestations=options.attestations,
+            require_identical=options.require_identical,
+            per_project=options.per_project,
+            index_rules=options.index_rules,
+            max_file_size=options.max_file_size,
         )
         # Before the build: a typo in -r or a missing password must not cost a build.
         target = resolve_target(project, options)
