@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -34,7 +35,15 @@ try:
 except ImportError:  # a Python built without lzma: zipfile then refuses such members with RuntimeError
     _LZMA_ERRORS = ()
 
-__all__ = ["ArchiveError", "Member", "archive_members", "compare_archives"]
+__all__ = [
+    "ArchiveError",
+    "LocalArchive",
+    "Member",
+    "archive_members",
+    "compare_archives",
+    "compare_with",
+    "read_local",
+]
 
 _CHUNK = 1024 * 1024
 # tarfile reads a pax or GNU long-name header whole, in one read of the size the header claims; every
@@ -99,28 +108,46 @@ def archive_members(
     return _tar_members(path, budget, max_members)
 
 
-def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist"]) -> str | None:
-    """None when equivalent; otherwise a short reason naming the first difference, by member name.
+@dataclass(frozen=True)
+class LocalArchive:
+    """A local archive's members, read once, and how far the index's copy may be read to compare with it."""
 
-    Raises ArchiveError for an unreadable archive (either); its message starts with "the local file: "
-    or "the index's copy: ". Folder entries are not compared: whether a zip or a tar stores an entry for
-    each folder, or only the files (the folders then implied by their paths), depends on the tool and
-    its version, not on the tree. Two builds of the same tree can differ there, and a folder holds no
-    bytes of its own: every file in it, with its path, is compared.
+    members: dict[str, Member]
+    decompressed: int  # bytes read once decompressed (an sdist's tar stream, headers included)
+
+    @property
+    def copy_bound(self) -> int:
+        """Equivalent archives hold the same bytes once decompressed, give or take their headers: the
+        index's copy is read (downloaded, decompressed) no further than this, so that a hostile index's
+        bomb costs what the local file costs."""
+        slack = 1024 * 1024 + 1024 * len(self.members) + self.decompressed // 8
+        return min(self.decompressed + slack, _MAX_TOTAL_BYTES)
+
+
+def read_local(path: Path, *, kind: Literal["wheel", "sdist"]) -> LocalArchive:
+    """The local archive, for :func:`compare_with`; ArchiveError ("the local file: …") when unreadable."""
+    budget = _Budget(_MAX_TOTAL_BYTES)
+    members = _members_of("the local file", path, kind, budget)
+    return LocalArchive(members, budget.used)
+
+
+def compare_with(local: LocalArchive, remote: Path, *, kind: Literal["wheel", "sdist"]) -> str | None:
+    """None when the index's copy at ``remote`` is equivalent to ``local``; otherwise a short reason naming
+    the first difference, by member name. ArchiveError ("the index's copy: …") when it cannot be read.
+
+    Folder entries are not compared: whether a zip or a tar stores an entry for each folder, or only the
+    files (the folders then implied by their paths), depends on the tool and its version, not on the tree.
+    Two builds of the same tree can differ there, and a folder holds no bytes of its own: every file in
+    it, with its path, is compared.
     """
-    local_budget = _Budget(_MAX_TOTAL_BYTES)
-    local_members = _members_of("the local file", local, kind, local_budget)
-    # Equivalent archives hold the same bytes once decompressed, give or take their headers: the index's
-    # copy is read no further than that (a hostile index's bomb costs what the local file costs).
-    slack = 1024 * 1024 + 1024 * len(local_members) + local_budget.used // 8
-    remote_budget = _Budget(min(local_budget.used + slack, _MAX_TOTAL_BYTES))
+    budget = _Budget(local.copy_bound)
     try:
-        remote_members = _members_of("the index's copy", remote, kind, remote_budget)
+        remote_members = _members_of("the index's copy", remote, kind, budget)
     except ArchiveError:
-        if remote_budget.over:
+        if budget.over:
             return "the index's copy holds more bytes than the local file"
         raise
-    ours, theirs = _compared(local_members), _compared(remote_members)
+    ours, theirs = _compared(local.members), _compared(remote_members)
     # The project's own files before the build's records (RECORD, PKG-INFO, SOURCES.txt), which differ
     # whenever a file does: the first difference named is the one that tells what changed.
     for name in sorted(ours.keys() | theirs.keys(), key=_records_last):
@@ -128,6 +155,11 @@ def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist
         if reason is not None:
             return reason
     return None
+
+
+def compare_archives(local: Path, remote: Path, *, kind: Literal["wheel", "sdist"]) -> str | None:
+    """:func:`compare_with` for two paths; ArchiveError names the side that cannot be read."""
+    return compare_with(read_local(local, kind=kind), remote, kind=kind)
 
 
 def _members_of(side: str, path: Path, kind: Literal["wheel", "sdist"], budget: _Budget) -> dict[str, Member]:
@@ -192,6 +224,7 @@ def _zip_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Mem
             # reading: a bomb that says what it is is refused before any of it is decompressed.
             if sum(entry.file_size for entry in entries) > budget.limit:
                 raise budget.exceeded()
+            _check_zip_layout(path, entries, archive.start_dir)
             for entry in entries:
                 _add(members, _zip_member(archive, entry, budget))
     except _ZIP_ERRORS as exc:
@@ -199,20 +232,47 @@ def _zip_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Mem
     return members
 
 
+def _check_zip_layout(path: Path, entries: list[zipfile.ZipInfo], directory: int) -> None:
+    """The members, and nothing else, from the first byte to the central directory.
+
+    zipfile reads members through the central directory only; tools that read the local headers in order
+    (streaming unzippers) see whatever else lies in between: bytes before the first member, or a member
+    between two, would be files the comparison never saw.
+    """
+    position = {0}
+    with path.open("rb") as raw:
+        for entry in sorted(entries, key=lambda item: item.header_offset):
+            if entry.header_offset not in position:
+                raise ArchiveError(f"bytes the directory does not list before {_shown(entry.filename)}")
+            raw.seek(entry.header_offset)
+            header = raw.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                raise ArchiveError(f"{_shown(entry.filename)}: no local header where the directory says")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            end = entry.header_offset + 30 + name_length + extra_length + entry.compress_size
+            # A data descriptor after the data (flag bit 3): crc and sizes, with or without its signature,
+            # 32- or 64-bit sizes.
+            position = {end + size for size in (12, 16, 20, 24)} if entry.flag_bits & 0x08 else {end}
+    if entries and directory not in position:
+        raise ArchiveError("bytes the directory does not list before the central directory")
+
+
 def _zip_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: _Budget) -> Member:
     if entry.is_dir():
         return Member(_normalized(entry.filename, folder=True), "folder", executable=False, digest="")
     name = _normalized(entry.filename)
-    mode = entry.external_attr >> 16 if entry.create_system == _ZIP_UNIX else 0
+    mode = entry.external_attr >> 16
     with archive.open(entry) as stream:
-        if stat.S_ISLNK(mode):
+        if entry.create_system == _ZIP_UNIX and stat.S_ISLNK(mode):
             # Info-ZIP and Python's zipfile store a symlink as a member whose content is its target.
             target = stream.read(_MAX_LINK_TARGET + 1)
             budget.take(len(target))
             if len(target) > _MAX_LINK_TARGET:
                 raise ArchiveError(f"{_shown(name)}: a symlink target over {_MAX_LINK_TARGET} bytes")
             return Member(name, "symlink", executable=False, digest=target.decode("utf-8", "surrogateescape"))
-        return Member(name, "file", executable=bool(mode & 0o111), digest=_sha256(stream, budget))
+        # pip's rule (zip_item_is_executable), whatever system wrote the zip: what an install makes of it.
+        executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+        return Member(name, "file", executable=executable, digest=_sha256(stream, budget))
 
 
 def _tar_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Member]:
@@ -227,10 +287,15 @@ def _tar_members(path: Path, budget: _Budget, max_members: int) -> dict[str, Mem
                     if len(members) >= max_members:
                         raise _too_many(max_members)
                     _add(members, _tar_member(archive, info, budget))
+            # tarfile stops quietly at a block that is not a valid header: other tools (GNU tar) skip it and
+            # read on. What ends the archive must be the end-of-archive zeros, and nothing may follow them.
+            if stream.last_read.strip(b"\0"):
+                raise ArchiveError("a block that is not a tar header before the end of the archive")
             # To the end: gzip checks its CRC and length only there, and tarfile takes a stream cut at a
             # header as a shorter archive. A copy cut short must not pass for a smaller one.
-            while stream.read(_CHUNK):
-                pass
+            while chunk := stream.read(_CHUNK):
+                if chunk.strip(b"\0"):
+                    raise ArchiveError("data after the end of the tar archive")
     except _TAR_ERRORS as exc:
         raise ArchiveError(f"cannot be read as a .tar.gz file: {_one_line(exc)}") from exc
     return members
@@ -262,12 +327,14 @@ class _CappedStream:
     def __init__(self, stream: gzip.GzipFile, budget: _Budget) -> None:
         self._stream = stream
         self._budget = budget
+        self.last_read = b""  # the last read: after tarfile's last member, the block that ended it
 
     def read(self, size: int, /) -> bytes:
         if not 0 <= size <= _MAX_TAR_READ:
             raise ArchiveError(f"a tar header of {size} bytes, over the {_MAX_TAR_READ} allowed")
         data = self._stream.read(size)
         self._check(self._stream.tell())
+        self.last_read = data
         return data
 
     def seek(self, position: int, whence: int = io.SEEK_SET, /) -> int:

@@ -103,7 +103,7 @@ def read_attestation(path: Path, *, filename: str, sha256: str) -> Attestation:
         raise _Bad(f"larger than {_MAX_BYTES // (1024 * 1024)} MiB: not an attestation")
     try:
         content = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested beyond any reason
         raise _Bad("not valid JSON") from None
     if not isinstance(content, dict):
         raise _Bad("not an attestation object (a JSON object with version, verification_material, envelope)")
@@ -160,7 +160,7 @@ def _base64(parent: dict[str, Any], key: str, where: str) -> bytes:
 def _statement(raw: bytes) -> dict[str, Any]:
     try:
         statement = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Bad("envelope.statement is not a JSON in-toto statement") from None
     if not isinstance(statement, dict) or statement.get("_type") != _STATEMENT_TYPE:
         raise _Bad(f"envelope.statement is not an in-toto statement ({_STATEMENT_TYPE})")

@@ -15,7 +15,7 @@ from ._distribution import Distribution
 from ._hashing import Hasher, new_hasher
 from ._http_client import basic_auth, describe_error
 from ._httpx import httpx
-from ._policy import Conflict, Decision, LocalFacts, RemoteFacts, Skip, Upload, decide
+from ._policy import Conflict, Decision, LocalFacts, RemoteFacts, Skip, decide
 from ._retry import Retrier, TryAgain
 from ._simple_index import (
     ProjectFiles,
@@ -48,6 +48,10 @@ _T = TypeVar("_T")
 _MAX_DOWNLOAD_REDIRECTS = 5
 # A file the index lists without a hash is downloaded to hash it; no distribution on PyPI comes near this.
 MAX_DOWNLOAD_BYTES = 4 * 1024**3
+
+
+class _CopyTooLarge(Exception):
+    """The index's copy is larger than the bound it was downloaded with."""
 
 
 class IndexChecker:
@@ -175,39 +179,60 @@ class IndexChecker:
         return decision
 
     def _equivalent(self, dist: Distribution, remote: list[RemoteFile], decision: Decision) -> Decision:
-        """A file with other bytes under the same name: equivalent when the archives hold the same files.
+        """A conflict under the same name: none when the archives hold the same files ("equivalent").
 
-        Only one file of that name, listed once (an ambiguous listing stays a conflict), and only unless
-        byte-identical files are required (``--require-identical``). The index's copy is downloaded,
-        checked against the digest the index lists, and compared member by member.
+        Only in strict mode (``--skip-existing`` keeps the index's file anyway: nothing to download), only
+        for one file of that name listed once (an ambiguous listing stays a conflict), and unless
+        byte-identical files are required (``--require-identical``). The index's copy is downloaded no
+        further than the local archive's contents could fill, checked against the digest the index lists,
+        and compared member by member. Whatever keeps the comparison from being made leaves the conflict
+        as it is, with the reason.
         """
         same_name = [entry for entry in remote if entry.filename == dist.filename]
-        if self.options.require_identical or len(same_name) != 1 or isinstance(decision, Upload):
+        if self.options.require_identical or len(same_name) != 1 or not isinstance(decision, Conflict):
             return decision
         comparison = decision.comparison
         self.emit(ComparingContents(dist.filename))
-        from ._archive_contents import ArchiveError, compare_archives
+        from ._archive_contents import ArchiveError, compare_with, read_local
 
+        try:
+            local = read_local(dist.path, kind=dist.identity.kind)
+        except ArchiveError as exc:
+            return Conflict(f"{decision.reason}: cannot be compared ({exc})", comparison)
         with tempfile.TemporaryDirectory(prefix="publish-plugins-") as folder:
             copy = Path(folder) / "index-copy"
-            with copy.open("wb") as stream:
-                listed = self._download(same_name[0], stream.write, comparison.algorithm)
             difference: str | None
-            if listed != comparison.index_digest:
-                # Being written (pypiserver writes in place) or served inconsistently: not comparable, so
-                # the decision stands (a conflict is never turned into a skip on a copy that is not it).
-                difference = (
-                    f"the index's copy does not match the {comparison.algorithm} digest its page lists"
-                )
+            try:
+                with copy.open("wb") as stream:
+
+                    def restart() -> None:  # each redirect hop writes the copy afresh
+                        stream.seek(0)
+                        stream.truncate()
+
+                    listed = self._download(
+                        same_name[0],
+                        stream.write,
+                        comparison.algorithm,
+                        max_bytes=local.copy_bound,
+                        restart=restart,
+                    )
+            except _CopyTooLarge:
+                difference = "the index's copy is larger than the local file's contents"
+            except IndexQueryError as exc:
+                difference = f"the index's copy could not be compared ({exc})"
             else:
-                try:
-                    difference = compare_archives(dist.path, copy, kind=dist.identity.kind)
-                except ArchiveError as exc:
-                    difference = f"the index's copy cannot be compared ({exc})"
+                if listed != comparison.index_digest:
+                    # Being written (pypiserver writes in place) or served inconsistently: not comparable,
+                    # so the conflict stands (never turned into a skip on a copy that is not the listed one).
+                    algorithm = comparison.algorithm
+                    difference = f"the index's copy does not match the {algorithm} digest its page lists"
+                else:
+                    try:
+                        difference = compare_with(local, copy, kind=dist.identity.kind)
+                    except ArchiveError as exc:
+                        difference = f"the index's copy cannot be compared ({exc})"
         if difference is not None:
-            if isinstance(decision, Conflict):
-                return Conflict(f"{decision.reason}: {difference}", comparison)
-            return Skip(decision.kind, f"{decision.reason}: {difference}", comparison)
+            return Conflict(f"{decision.reason}: {difference}", comparison)
         reason = (
             "equivalent (same files inside; the archives differ only in timestamps/order/compression) "
             f"(local {comparison.algorithm}:{comparison.local_digest}, "
@@ -227,7 +252,15 @@ class IndexChecker:
         """sha256 of the index's copy, streamed (never held in memory), within --timeout and a size cap."""
         return self._download(remote, lambda _chunk: None, "sha256")
 
-    def _download(self, remote: RemoteFile, sink: Callable[[bytes], object], algorithm: str) -> str:
+    def _download(
+        self,
+        remote: RemoteFile,
+        sink: Callable[[bytes], object],
+        algorithm: str,
+        *,
+        max_bytes: int | None = None,
+        restart: Callable[[], None] | None = None,
+    ) -> str:
         """Stream the index's copy to ``sink`` within --timeout and a size cap; its digest by ``algorithm``.
 
         The bytes are hashed as they come: ``Accept-Encoding: identity``, as pip asks, and no decoding,
@@ -242,6 +275,8 @@ class IndexChecker:
             # another host than its pages).
             auth = self.auth if same_origin(url, self.repository.upload_url) else None
             digest = new_hasher(algorithm)
+            if restart is not None:
+                restart()  # a redirect's body is not the file
 
             def take(chunk: bytes, digest: Hasher = digest) -> None:
                 digest.update(chunk)
@@ -258,7 +293,7 @@ class IndexChecker:
                     headers={},
                     auth=auth,
                     timeout=remaining,
-                    max_bytes=MAX_DOWNLOAD_BYTES,
+                    max_bytes=MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes,
                     sink=take,
                     decode=False,
                 )
@@ -271,7 +306,13 @@ class IndexChecker:
                 raise IndexQueryError(
                     f"cannot download {name} from the index to compare it: {describe_error(exc)}"
                 ) from None
-            except (BodyTooLarge, BadAnswer) as exc:
+            except BodyTooLarge as exc:
+                if max_bytes is not None:
+                    raise _CopyTooLarge from None
+                raise IndexQueryError(
+                    f"cannot download {name} from the index to compare it: {clean_server_text(str(exc))}"
+                ) from None
+            except BadAnswer as exc:
                 raise IndexQueryError(
                     f"cannot download {name} from the index to compare it: {clean_server_text(str(exc))}"
                 ) from None

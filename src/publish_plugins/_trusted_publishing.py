@@ -15,6 +15,7 @@ import binascii
 import json
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -287,6 +288,13 @@ class UploadCredentials:
         token = data.get("token")
         if answer.status != 200 or not isinstance(token, str) or not token:
             raise self._refusal(url, answer.status, answer.reason, data, jwt)
+        if not _TOKEN.fullmatch(token):
+            # A token goes into an HTTP header and, on GitHub, into a workflow command line: text with a
+            # line break in it could give the job's log commands of the index's choosing.
+            raise TrustedPublishingFailed(
+                f"trusted publishing: {url} answered with an upload token that is not one line of token "
+                "characters; refusing it"
+            )
         # From here the token is a secret of the run: announced (GitHub masks it), then masked everywhere.
         lifetime = _lifetime(data.get("expires"), self.wall_clock())
         self.emit(TokenMinted(self.origin, self._ci, lifetime, renewal, token=token))
@@ -359,10 +367,14 @@ class UploadCredentials:
         )
 
 
+# PyPI's tokens are macaroons in URL-safe base64 after "pypi-"; room for other indexes' token formats.
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{1,8192}")
+
+
 def _json(body: bytes) -> dict[str, object]:
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deeply nested arrays: not an answer either
         return {}
     return data if isinstance(data, dict) else {}
 

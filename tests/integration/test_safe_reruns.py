@@ -87,9 +87,11 @@ def test_a_rebuild_with_a_changed_file_is_a_conflict_naming_it(
     assert f"): {module} differs" in result.stderr
 
 
-def test_skip_existing_skips_an_equivalent_file_without_a_warning(
+def test_skip_existing_keeps_a_rebuilt_file_without_downloading_it(
     pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
 ) -> None:
+    """--skip-existing keeps the index's file whatever it holds: nothing to download, and a copy that
+    could not be downloaded cannot fail the run (review)."""
     wheel = dists.wheel(unique_name, "1.0")
     assert run_main(_args(pypiserver, wheel), cwd=tmp_path).returncode == 0
     rebuild(wheel)
@@ -97,8 +99,49 @@ def test_skip_existing_skips_an_equivalent_file_without_a_warning(
     result = run_cli(_args(pypiserver, "--skip-existing", wheel), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert f"{wheel.name}: skipped, equivalent (same files inside;" in result.stderr
-    assert "differing from the index" not in result.stderr
+    assert "downloading it to compare" not in result.stderr
+    assert f"{wheel.name}: skipped, the index has different content (local sha256:" in result.stderr
+
+
+def test_a_redirect_to_the_file_is_followed_and_its_body_left_out(
+    pypiserver: PypiServer,
+    fault_proxy: Callable[[str], FaultProxy],
+    dists: DistFactory,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    """Object stores answer a file link with a redirect whose body is a small HTML page: that body is not
+    part of the copy compared (review: an sdist became a false conflict)."""
+    sdist = dists.sdist(unique_name, "1.0")
+    assert run_main(_args(pypiserver, sdist), cwd=tmp_path).returncode == 0
+    rebuild(sdist)
+    proxy = fault_proxy(pypiserver.url)
+    proxy.status(
+        302,
+        headers={"Location": f"{pypiserver.url}packages/{sdist.name}"},
+        body=b"<html><body>Moved to the file store</body></html>",
+        path=f"/packages/{sdist.name}",
+    )
+
+    result = run_cli(_args(proxy, sdist), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{sdist.name}: skipped, equivalent (same files inside;" in result.stderr
+
+
+def test_an_index_copy_larger_than_the_local_contents_is_not_downloaded_whole(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """The download stops near what the local archive holds decompressed: a big different file under the
+    same name costs what the local file costs (review)."""
+    big = dists.large_wheel(unique_name, "1.0", 24 * 1024 * 1024)
+    assert run_main(_args(pypiserver, big), cwd=tmp_path).returncode == 0
+    small = dists.wheel(unique_name, "1.0")
+
+    result = run_cli(_args(pypiserver, small), cwd=tmp_path)
+
+    assert result.returncode == 3
+    assert "the index's copy is larger than the local file's contents" in result.stderr
 
 
 # ---- the index's own rules ----------------------------------------------------------------------------

@@ -144,14 +144,55 @@ def test_zip_members_are_normalized(tmp_path: Path) -> None:
     assert list(members) == ["pkg", *(entry.name for entry in TREE)]
 
 
-def test_zip_mode_bits_count_only_when_written_on_unix(tmp_path: Path) -> None:
-    """external_attr's high bits are a st_mode only from Unix: else no exec bit and no symlink."""
+def test_zip_exec_bits_count_as_pip_counts_them_from_any_system(tmp_path: Path) -> None:
+    """pip makes a file executable from external_attr's st_mode whatever system wrote the zip (its
+    zip_item_is_executable): so does the comparison. A symlink is read only from a Unix zip."""
     path = make_zip(tmp_path / "a.whl", TREE, unix=False)
     members = archive_members(path, kind="wheel")
-    assert not members["pkg/run.sh"].executable
+    assert members["pkg/run.sh"].executable
+    assert not members["pkg/mod.py"].executable
     assert members["pkg/link"] == Member(
         "pkg/link", "file", executable=False, digest=hashlib.sha256(b"mod.py").hexdigest()
     )
+    # An exec bit the installer honours is a difference, also from a zip made elsewhere (review).
+    (tmp_path / "local").mkdir()
+    files = [entry for entry in TREE if entry.kind == "file"]
+    remote = make_zip(tmp_path / "b.whl", files, unix=False)
+    local = make_zip(tmp_path / "local" / "b.whl", replaced(files, "pkg/run.sh", perm=0o644))
+    assert compare_archives(local, remote, kind="wheel") == "pkg/run.sh: executable bit differs"
+
+
+def test_a_block_that_is_not_a_header_before_more_members_is_refused(tmp_path: Path) -> None:
+    """tarfile stops quietly at an invalid header; GNU tar skips it and unpacks what follows."""
+    raw = gzip.decompress(make_tar_gz(tmp_path / "good.tar.gz", TREE).read_bytes())
+    hidden = io.BytesIO()
+    with tarfile.open(fileobj=hidden, mode="w", format=tarfile.PAX_FORMAT) as extra:
+        info = tarfile.TarInfo("pkg/evil.py")
+        info.size = 5
+        extra.addfile(info, io.BytesIO(b"evil\n"))
+    bad_block = b"\x01" * 512  # a header whose checksum cannot match
+    # Where tarfile looks for the next header, right after the last member: the bad block, then more.
+    path = tmp_path / "crafted.tar.gz"
+    path.write_bytes(gzip.compress(raw[: _last_member_end(raw)] + bad_block + hidden.getvalue()))
+    with pytest.raises(ArchiveError, match="a block that is not a tar header before the end of the archive"):
+        archive_members(path, kind="sdist")
+
+
+def _last_member_end(raw: bytes) -> int:
+    """Where the end-of-archive zero blocks of an uncompressed tar begin."""
+    position = 0
+    while raw[position : position + 512].strip(b"\0"):
+        info = tarfile.TarInfo.frombuf(raw[position : position + 512], "utf-8", "surrogateescape")
+        position += 512 + (info.size + 511) // 512 * 512
+    return position
+
+
+def test_data_after_the_end_of_a_tar_is_refused(tmp_path: Path) -> None:
+    good = make_tar_gz(tmp_path / "good.tar.gz", TREE)
+    path = tmp_path / "trailing.tar.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(good.read_bytes()) + b"x" * 512))
+    with pytest.raises(ArchiveError, match="data after the end of the tar archive"):
+        archive_members(path, kind="sdist")
 
 
 def test_tar_members_are_normalized(tmp_path: Path) -> None:
@@ -489,3 +530,40 @@ def test_the_index_copy_is_read_no_further_than_the_local_file_holds(
     # The other way round is an ordinary difference: the local file is read in full.
     (tmp_path / "other").mkdir()
     assert pair(tmp_path / "other", kind, bomb, TREE) == "only in the local file: pkg/zeros.bin"
+
+
+def test_a_member_hidden_before_the_zip_is_refused(tmp_path: Path) -> None:
+    """zipfile reads through the central directory and skips bytes prepended to the zip; an unzipper that
+    reads local headers in order would unpack them (review)."""
+    real = make_zip(tmp_path / "real.whl", TREE).read_bytes()
+    hidden = make_zip(tmp_path / "hidden.whl", [E("pkg/mod.py", b"import evil\n")]).read_bytes()
+    prefix = hidden[: hidden.index(b"PK\x01\x02")]  # the hidden zip's local header and data only
+    path = tmp_path / "crafted.whl"
+    path.write_bytes(prefix + real)
+    assert zipfile.ZipFile(path).read("pkg/mod.py") == b"print('hello')\n"  # what zipfile alone sees
+    with pytest.raises(ArchiveError, match="bytes the directory does not list before"):
+        archive_members(path, kind="wheel")
+
+
+def test_real_zips_with_data_descriptors_are_read(tmp_path: Path) -> None:
+    """Written to an unseekable stream, zipfile puts each member's sizes in a data descriptor after it."""
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, chunk: Any) -> int:
+            self.data += chunk
+            return len(chunk)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        for entry in TREE:
+            if entry.kind == "file":
+                archive.writestr(entry.name, entry.data)
+    path = tmp_path / "streamed.whl"
+    path.write_bytes(bytes(sink.data))
+    assert sorted(archive_members(path, kind="wheel")) == sorted(e.name for e in TREE if e.kind == "file")

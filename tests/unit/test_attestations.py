@@ -171,3 +171,11 @@ def test_the_form_value_is_a_compact_json_array_in_order(wheel: Path) -> None:
     assert json.loads(value) == objects
     assert "\n" not in value
     assert ", " not in value
+
+
+def test_json_nested_beyond_reason_is_refused_in_one_line(wheel: Path) -> None:
+    """json.loads raises RecursionError on deep nesting: bad input, not a traceback (review)."""
+    path = wheel.parent / f"{WHEEL}.publish.attestation"
+    path.write_text("[" * 100_000)
+    with pytest.raises(ValueError, match=r"^not valid JSON$"):
+        _check(path, wheel)

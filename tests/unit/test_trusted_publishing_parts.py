@@ -181,3 +181,29 @@ def test_only_pypi_may_ask_for_pypis_audience(audience: str, url: str, refused: 
     if reason is not None:
         assert reason.startswith("trusted publishing: ")
         assert f"asks for an OIDC token for the audience {audience!r}" in reason
+
+
+def test_a_minted_token_must_be_one_line_of_token_characters() -> None:
+    """A hostile index's "token" with a line break would give a GitHub job's log commands (review)."""
+    from publish_plugins._trusted_publishing import _TOKEN
+
+    assert _TOKEN.fullmatch("pypi-AgEIcHlwaS5vcmcCJGUxZjQ4ZmQ2LTk0YjAtNDc5My1hYmM1LTg4ZjQ2ZTk2ZjQ4MQ_-=")
+    for hostile in ["pypi-x\n::set-output name=v::evil", "pypi x", "pypi-x\r", "", "p" * 8193]:
+        assert not _TOKEN.fullmatch(hostile)
+
+
+def test_the_log_mask_never_writes_a_line_break(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdout = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    shown: list[Event] = []
+    hostile = TokenMinted("https://upload.pypi.org", "GitHub Actions", 900.0, token="x\n::stop-commands::y")
+    mask_in_ci_log(shown.append)(hostile)
+    assert stdout.getvalue() == ""
+    assert shown == [hostile]
+
+
+def test_json_nested_beyond_reason_is_no_answer_not_a_crash() -> None:
+    from publish_plugins._trusted_publishing import _json
+
+    assert _json(b"[" * 100_000) == {}

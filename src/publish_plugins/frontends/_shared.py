@@ -206,7 +206,8 @@ def mask_in_ci_log(listener: EventListener) -> EventListener:
 
     def on_event(event: Event) -> None:
         token = getattr(event, "token", None)  # TokenMinted: the one event that carries a secret
-        if token and os.environ.get("GITHUB_ACTIONS"):
+        # One line or nothing (the core refuses any other token): a line break would start a new command.
+        if token and os.environ.get("GITHUB_ACTIONS") and token.isprintable() and " " not in token:
             sys.stdout.write(f"::add-mask::{token}\n")
             sys.stdout.flush()
         listener(event)
