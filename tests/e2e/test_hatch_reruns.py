@@ -138,6 +138,7 @@ def test_a_file_over_pypis_default_limit_is_a_warning_naming_hatchs_option(
         ),
         ("per-project=2", "-o per-project: expected true or false (or 1/0, yes/no), got '2'"),
     ],
+    ids=["index-rules", "index-rules-empty", "size-text", "size-0", "require-identical", "per-project"],
 )
 def test_bad_values_are_one_line_exit_2(
     project: HatchProject, pypiserver: PypiServer, option: str, message: str
