@@ -19,8 +19,7 @@ from typing import Any
 from . import environment, profiling, report, startup, venvs
 from .config import Config
 from .fixtures import MIB
-from .harness import ServerPool
-from .harness import Condition, conditions
+from .harness import Condition, ServerPool, conditions
 from .scenarios import ALIASES, ORDER, RunLog, build_scenarios, run_all
 from .support import REPO_ROOT, dists
 from .tls import TestCA, make_ca
@@ -116,7 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = [c.strip() for c in args.conditions.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in every]
     if unknown or not chosen:
-        print(f"error: unknown condition(s) {', '.join(unknown)}; choose from {', '.join(every)}", file=sys.stderr)
+        print(
+            f"error: unknown condition(s) {', '.join(unknown)}; choose from {', '.join(every)}",
+            file=sys.stderr,
+        )
         return 2
     picked = [every[key] for key in CONDITIONS if key in chosen]
     if args.tools:
@@ -130,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     try:
-        data = _measure(args, config, wanted, tools, root, picked)
+        data = _measure(args, config, wanted, tools, root=root, picked=picked)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -150,6 +152,7 @@ def _measure(
     config: Config,
     wanted: list[str],
     tools: list[Tool],
+    *,
     root: Path,
     picked: list[Condition],
 ) -> dict[str, Any]:
@@ -171,7 +174,7 @@ def _measure(
         print(f"test CA made with {ca.made_with}: {ca.ca_cert}", flush=True)
     scenarios = build_scenarios(config, root, wanted)
     runlog = RunLog()
-    run_all(scenarios, tools, root, runlog, picked, ca, remote_repeats=config.remote_repeats)
+    run_all(scenarios, tools, root, runlog, conditions=picked, ca=ca, remote_repeats=config.remote_repeats)
     data: dict[str, Any] = {
         "command": _command_line(),
         "started": datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -219,7 +222,7 @@ def _measure(
     if not args.no_hashing:
         data["hashing"] = _hashing(root, config, python)
     if config.profile and safe_publish is not None and safe_publish.unavailable is None:
-        data["profiles"] = _profiles(scenarios, safe_publish, python, root, picked, ca)
+        data["profiles"] = _profiles(scenarios, safe_publish, python, root, picked=picked, ca=ca)
     data["duration_s"] = time.time() - started
     data["workdir"] = str(root)
     data["load_average"] = {"start": load_start, "end": _loadavg()}
@@ -263,7 +266,7 @@ def _hashing(root: Path, config: Config, python: Path) -> dict[str, Any]:
 
 
 def _profiles(
-    scenarios: list[Any], tool: Tool, python: Path, root: Path, picked: list[Condition], ca: TestCA | None
+    scenarios: list[Any], tool: Tool, python: Path, root: Path, *, picked: list[Condition], ca: TestCA | None
 ) -> dict[str, Any]:
     profiles: dict[str, Any] = {"imports": profiling.import_times(python, root)}
     pool = ServerPool(root / "servers-profile")
@@ -285,7 +288,9 @@ def _profiles(
                 name = scenario.rows()[0] + ("" if condition.key == "loopback" else f" ({condition.label})")
                 print(f"profiling safe-publish on {name} (py-spy)", flush=True)
                 try:
-                    profiles[name] = profiling.profile_run(scenario, tool, python, pool, root, condition, ca)
+                    profiles[name] = profiling.profile_run(
+                        scenario, tool, python, pool, root, condition=condition, ca=ca
+                    )
                 except Exception as exc:
                     profiles[name] = {"error": f"{type(exc).__name__}: {exc}"}
     finally:

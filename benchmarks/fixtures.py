@@ -146,9 +146,9 @@ def rebuilt(original: DistFile, folder: Path) -> DistFile:
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=1_717_243_200) as compressed,
             tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as out,
         ):
-            for member in source.getmembers():
-                member.mtime = 1_717_243_200
-                out.addfile(member, source.extractfile(member) if member.isfile() else None)
+            for entry in source.getmembers():
+                entry.mtime = 1_717_243_200
+                out.addfile(entry, source.extractfile(entry) if entry.isfile() else None)
     return _describe(target, original.name, original.version)
 
 

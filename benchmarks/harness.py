@@ -113,6 +113,7 @@ class RunResult:
     download_bytes: int = 0  # answer bodies of requests other than index pages (a download to compare)
     uploads: int = 0
     index_requests: int = 0
+    root_requests: int = 0  # of the index requests, those of the index root (/simple/ itself)
     other_requests: int = 0
     connections: int = 0
     stored_after: int = 0
@@ -286,11 +287,11 @@ class ServerRun:
 
     @property
     def upload_url(self) -> str:
-        return self.proxy.url
+        return str(self.proxy.url)
 
     @property
     def simple_url(self) -> str:
-        return self.proxy.url + "simple/"
+        return f"{self.proxy.url}simple/"
 
     def stored(self) -> set[str]:
         return {p.name for p in self.server.packages_dir.iterdir() if p.is_file()}
@@ -376,6 +377,7 @@ def fill_result(result: RunResult, run: ServerRun) -> None:
     )
     result.uploads = run.proxy.count("POST")
     result.index_requests = run.proxy.count("GET", "/simple") + run.proxy.count("HEAD", "/simple")
+    result.root_requests = sum(1 for r in requests if r.method in ("GET", "HEAD") and r.path == "/simple/")
     result.other_requests = len(requests) - result.uploads - result.index_requests
     result.connections = run.proxy.connections
     stored = run.stored()

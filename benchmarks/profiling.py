@@ -86,7 +86,9 @@ def _context(server: object, scenario: Scenario, tool: Tool, root: Path, ca: Tes
     )
 
 
-def run_imports(scenario: Scenario, tool: Tool, python: Path, pool: ServerPool, root: Path) -> dict[str, object]:
+def run_imports(
+    scenario: Scenario, tool: Tool, python: Path, pool: ServerPool, root: Path
+) -> dict[str, object]:
     """What one real run of safe-publish imports (``-X importtime``): self µs of every module, and of the
     verdict modules among them."""
     with pool.run(scenario.preload, scenario.local.project_names) as server:
@@ -124,6 +126,7 @@ def profile_run(
     python: Path,
     pool: ServerPool,
     root: Path,
+    *,
     condition: Condition = LOOPBACK,
     ca: TestCA | None = None,
 ) -> dict[str, object]:

@@ -174,9 +174,9 @@ def run_all(
     tools: Sequence[Tool],
     root: Path,
     runlog: RunLog,
+    *,
     conditions: Sequence[Condition],
     ca: TestCA | None,
-    *,
     remote_repeats: int,
 ) -> None:
     pool = ServerPool(root / "servers")
@@ -192,9 +192,7 @@ def run_all(
                         limit = scenario.per_project_repeats if tool.per_project else None
                         if limit is not None and repeat >= limit:
                             continue
-                        _run_one(
-                            scenario, tool, repeat, condition, ca, pool=pool, root=root, runlog=runlog
-                        )
+                        _run_one(scenario, tool, repeat, condition, ca, pool=pool, root=root, runlog=runlog)
     finally:
         pool.close()
 

@@ -77,7 +77,7 @@ def test_a_rebuild_with_a_changed_file_is_a_conflict_naming_it(
     changed = dists.wheel(unique_name, "1.0", payload=b"changed code\n")
     module = next(name for name in zipfile.ZipFile(changed).namelist() if name.endswith(".py"))
 
-    result = run_cli(_args(pypiserver, changed), cwd=tmp_path)
+    result = run_main(_args(pypiserver, changed), cwd=tmp_path)
 
     assert result.returncode == 3
     assert f"{wheel.name}: the index's copy has other bytes; downloading it to compare the files inside" in (
@@ -96,7 +96,7 @@ def test_skip_existing_keeps_a_rebuilt_file_without_downloading_it(
     assert run_main(_args(pypiserver, wheel), cwd=tmp_path).returncode == 0
     rebuild(wheel)
 
-    result = run_cli(_args(pypiserver, "--skip-existing", wheel), cwd=tmp_path)
+    result = run_main(_args(pypiserver, "--skip-existing", wheel), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert "downloading it to compare" not in result.stderr
@@ -123,7 +123,7 @@ def test_a_redirect_to_the_file_is_followed_and_its_body_left_out(
         path=f"/packages/{sdist.name}",
     )
 
-    result = run_cli(_args(proxy, sdist), cwd=tmp_path)
+    result = run_main(_args(proxy, sdist), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert f"{sdist.name}: skipped, equivalent (same files inside;" in result.stderr
@@ -138,7 +138,7 @@ def test_an_index_copy_larger_than_the_local_contents_is_not_downloaded_whole(
     assert run_main(_args(pypiserver, big), cwd=tmp_path).returncode == 0
     small = dists.wheel(unique_name, "1.0")
 
-    result = run_cli(_args(pypiserver, small), cwd=tmp_path)
+    result = run_main(_args(pypiserver, small), cwd=tmp_path)
 
     assert result.returncode == 3
     assert "the index's copy is larger than the local file's contents" in result.stderr
@@ -153,7 +153,7 @@ def test_a_wheel_pypi_refuses_stops_the_release_before_its_first_byte(
     good = dists.sdist(unique_name, "1.0")
     linux = dists.wheel(unique_name, "1.0", tag="cp311-cp311-linux_x86_64")
 
-    result = run_cli(_args(pypiserver, "--index-rules", "pypi", good, linux), cwd=tmp_path)
+    result = run_main(_args(pypiserver, "--index-rules", "pypi", good, linux), cwd=tmp_path)
 
     assert result.returncode == 2
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -164,7 +164,7 @@ def test_a_wheel_pypi_refuses_stops_the_release_before_its_first_byte(
     assert error.endswith("; nothing was uploaded")
     assert stored(pypiserver, unique_name) == {}
     # Not PyPI, not asked for: a local index takes what it takes.
-    assert run_cli(_args(pypiserver, good, linux), cwd=tmp_path).returncode == 0
+    assert run_main(_args(pypiserver, good, linux), cwd=tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_each_metadata_rule_names_the_file_and_pypis_words(  # noqa: PLR0917 (fi
 ) -> None:
     wheel = dists.wheel(unique_name, version, extra_metadata=metadata, metadata_version="2.4")
 
-    result = run_cli(_args(pypiserver, "--index-rules", "pypi", wheel), cwd=tmp_path)
+    result = run_main(_args(pypiserver, "--index-rules", "pypi", wheel), cwd=tmp_path)
 
     assert result.returncode == 2
     assert f"error: {wheel}: PyPI would refuse it: " in result.stderr
@@ -199,7 +199,7 @@ def test_max_file_size_refuses_a_larger_file_on_any_index(
 ) -> None:
     wheel = dists.wheel(unique_name, "1.0")
 
-    result = run_cli(_args(pypiserver, "--max-file-size", "1K", wheel), cwd=tmp_path)
+    result = run_main(_args(pypiserver, "--max-file-size", "1K", wheel), cwd=tmp_path)
     bad = run_cli(_args(pypiserver, "--max-file-size", "lots", wheel), cwd=tmp_path)
 
     assert result.returncode == 2
@@ -218,7 +218,7 @@ def test_a_file_over_pypis_default_limit_goes_first_with_a_warning(
     large = dists.large_wheel(unique_name, "1.0", 101 * 1024 * 1024)
     sdist = dists.sdist(unique_name, "1.0")
 
-    result = run_cli(_args(pypiserver, "--index-rules", "pypi", small, sdist, large), cwd=tmp_path)
+    result = run_main(_args(pypiserver, "--index-rules", "pypi", small, sdist, large), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert f"{large.name}: 101.0 MiB, over PyPI's default limit of 100 MiB; uploaded first" in result.stderr
@@ -259,8 +259,8 @@ def test_a_new_file_for_a_release_older_than_14_days_is_refused(
         times=None,
     )
 
-    old = run_cli(_args(proxy, "--index-rules", "pypi", sdist, wheel), cwd=tmp_path)
-    unknown = run_cli(
+    old = run_main(_args(proxy, "--index-rules", "pypi", sdist, wheel), cwd=tmp_path)
+    unknown = run_main(
         _args(pypiserver, "--index-rules", "pypi", "--dry-run", "-v", sdist, wheel), cwd=tmp_path
     )
 
@@ -288,13 +288,13 @@ def test_per_project_publishes_the_projects_a_conflict_does_not_touch(
     changed = dists.wheel(first, "1.0", payload=b"changed\n")
     other = dists.release(second, "2.0")
 
-    together = run_cli(_args(pypiserver, changed, *other), cwd=tmp_path)
+    together = run_main(_args(pypiserver, changed, *other), cwd=tmp_path)
     assert together.returncode == 3
     assert stored(pypiserver, second) == {}
     for path in other:
         assert f"{path.name}: held back: not uploaded because {changed.name} conflicts" in together.stderr
 
-    apart = run_cli(_args(pypiserver, "--per-project", changed, *other), cwd=tmp_path)
+    apart = run_main(_args(pypiserver, "--per-project", changed, *other), cwd=tmp_path)
 
     assert apart.returncode == 3
     assert sorted(stored(pypiserver, second)) == sorted(path.name for path in other)

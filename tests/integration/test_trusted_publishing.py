@@ -1,4 +1,5 @@
-"""Trusted publishing and attestations through the real ``safe-publish``, offline: a fake CI identity
+"""Trusted publishing and attestations through ``safe-publish`` (the first test as a subprocess, the others
+in this process, ``cli.main`` with the same environment, so that they count for coverage), offline: a fake CI identity
 (GitHub's token endpoint, GitLab's variable, Buildkite's and CircleCI's CLIs) and a fake PyPI OIDC
 service in front of a real pypiserver, which takes uploads only with a token it minted and records the
 ``attestations`` field it received."""
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import run_cli, run_main
 from tests.support.attestations import write_attestation
 from tests.support.dists import DistFactory
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI, gitlab_env, stub_ci_cli
@@ -99,7 +100,7 @@ def test_a_token_about_to_expire_is_minted_again_before_the_next_upload(
     fake_pypi.ttl = 120
     files = [*dists.release(unique_name, "1.0"), dists.wheel(unique_name, "1.0", tag="py2-none-any")]
 
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, *map(str, files)], cwd=tmp_path, env=github_oidc.env()
     )
 
@@ -119,7 +120,7 @@ def test_a_renewal_refused_keeps_the_token_while_it_is_valid(
     fake_pypi.ttl = 120
     files = dists.release(unique_name, "1.0")
 
-    result = run_cli(["--repository-url", fake_pypi.url, *map(str, files)], cwd=tmp_path, env=gitlab_env())
+    result = run_main(["--repository-url", fake_pypi.url, *map(str, files)], cwd=tmp_path, env=gitlab_env())
 
     assert result.returncode == 0, result.stderr
     (minted,) = fake_pypi.minted
@@ -139,7 +140,7 @@ def test_a_refused_mint_shows_the_codes_and_claims_and_uploads_nothing(
     fake_pypi.mint_error = ("invalid-publisher", "valid token, but no corresponding publisher")
     files = dists.release(unique_name, "1.0")
 
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, "--trusted-publishing", "always", *map(str, files)],
         cwd=tmp_path,
         env=github_oidc.env(),
@@ -170,7 +171,7 @@ def test_other_cis_publish_without_a_stored_token(
     fake_pypi.issuers = None  # PyPI takes no Buildkite or CircleCI publisher: the exchange is what is tested
     files = dists.release(unique_name, "1.0")
 
-    result = run_cli(["--repository-url", fake_pypi.url, *map(str, files)], cwd=tmp_path, env=env)
+    result = run_main(["--repository-url", fake_pypi.url, *map(str, files)], cwd=tmp_path, env=env)
 
     assert result.returncode == 0, result.stderr
     (minted,) = fake_pypi.minted
@@ -185,7 +186,7 @@ def test_automatic_outside_a_ci_uploads_with_what_was_given(
 ) -> None:
     """No CI, no credentials: no request to the OIDC service; the refusal says why trusted publishing
     was not used."""
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, "-v", str(dists.wheel(unique_name, "1.0"))], cwd=tmp_path
     )
 
@@ -212,8 +213,8 @@ def test_an_index_without_trusted_publishing(  # noqa: PLR0917 (fixtures)
     fake_pypi.audience_status = status
     wheel = str(dists.wheel(unique_name, "1.0"))
 
-    automatic = run_cli(["--repository-url", fake_pypi.url, wheel], cwd=tmp_path, env=github_oidc.env())
-    always = run_cli(
+    automatic = run_main(["--repository-url", fake_pypi.url, wheel], cwd=tmp_path, env=github_oidc.env())
+    always = run_main(
         ["--repository-url", fake_pypi.url, "--trusted-publishing", "always", wheel],
         cwd=tmp_path,
         env=github_oidc.env(),
@@ -237,17 +238,17 @@ def test_never_and_always_with_credentials(
     tmp_path: Path,
 ) -> None:
     wheel = str(dists.wheel(unique_name, "1.0"))
-    never = run_cli(
+    never = run_main(
         ["--repository-url", fake_pypi.url, "--trusted-publishing", "never", wheel],
         cwd=tmp_path,
         env=github_oidc.env(),
     )
-    both = run_cli(
+    both = run_main(
         ["--repository-url", fake_pypi.url, "--trusted-publishing", "always", "-p", "pypi-s3cr3t", wheel],
         cwd=tmp_path,
         env=github_oidc.env(),
     )
-    outside = run_cli(
+    outside = run_main(
         ["--repository-url", fake_pypi.url, "--trusted-publishing", "always", wheel], cwd=tmp_path
     )
 
@@ -267,7 +268,7 @@ def test_never_and_always_with_credentials(
 def test_github_without_id_token_permission_says_what_to_add(
     fake_pypi: FakePyPI, dists: DistFactory, unique_name: str, tmp_path: Path
 ) -> None:
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, str(dists.wheel(unique_name, "1.0"))],
         cwd=tmp_path,
         env={"GITHUB_ACTIONS": "true"},
@@ -289,7 +290,7 @@ def test_a_stale_attestation_stops_the_run_naming_both_files(
     write_attestation(wheel)
     stale = write_attestation(sdist, sha256="0" * 64)
 
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, str(dists.directory)], cwd=tmp_path, env=github_oidc.env()
     )
 
@@ -312,7 +313,7 @@ def test_attestations_turned_off_or_alone_are_listed_as_ignored(
     orphan = dists.directory / f"{unique_name}-0.9.tar.gz.publish.attestation"
     orphan.write_text("{}")
 
-    result = run_cli(
+    result = run_main(
         ["--repository-url", fake_pypi.url, "--no-attestations", str(dists.directory)],
         cwd=tmp_path,
         env=github_oidc.env(),
@@ -325,7 +326,7 @@ def test_attestations_turned_off_or_alone_are_listed_as_ignored(
     assert f"{wheel.name}: uploaded\n" in result.stderr + "\n"
 
     attestation.unlink()
-    rerun = run_cli(
+    rerun = run_main(
         ["--repository-url", fake_pypi.url, str(dists.directory)], cwd=tmp_path, env=github_oidc.env()
     )
     assert rerun.returncode == 0, rerun.stderr
@@ -347,7 +348,7 @@ def test_a_busy_oidc_service_is_tried_again_with_a_fresh_oidc_token(  # noqa: PL
     proxy.status(503, method="POST", path="/_/oidc/mint-token")
     wheel = str(dists.wheel(unique_name, "1.0"))
 
-    result = run_cli(["--repository-url", proxy.url, wheel], cwd=tmp_path, env=github_oidc.env())
+    result = run_main(["--repository-url", proxy.url, wheel], cwd=tmp_path, env=github_oidc.env())
 
     assert result.returncode == 0, result.stderr
     assert "trusted publishing (" in result.stderr
@@ -367,8 +368,8 @@ def test_a_dry_run_checks_trusted_publishing_and_mints_nothing(
     wheel = str(dists.wheel(unique_name, "1.0"))
     args = ["--repository-url", fake_pypi.url, "--dry-run", "--trusted-publishing", "always", "-v", wheel]
 
-    in_ci = run_cli(args, cwd=tmp_path, env=github_oidc.env())
-    outside = run_cli(args, cwd=tmp_path)
+    in_ci = run_main(args, cwd=tmp_path, env=github_oidc.env())
+    outside = run_main(args, cwd=tmp_path)
 
     assert in_ci.returncode == 0, in_ci.stderr
     assert "dry run: an upload token would be minted at" in in_ci.stderr
