@@ -21,7 +21,8 @@ class Config:
     per_project_repeats: int = 5
     # The remote conditions (issue 15): a round trip per new connection and per request, as from a CI
     # runner to PyPI; at most this many runs per tool and scenario there (the run-to-run spread is smaller
-    # there than the differences measured, and each condition adds a loopback run's time).
+    # there than the differences measured, and each condition adds a loopback run's time); B1/B2 keep
+    # big_repeats there.
     rtt_ms: float = 40.0
     remote_repeats: int = 3
     load_runs: int = 20

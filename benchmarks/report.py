@@ -192,7 +192,7 @@ def ratio(a: float, b: float) -> float:
 
 
 def fmt_x(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}x"
+    return "-" if math.isnan(value) else f"{value:.3f}x"
 
 
 class Report:
@@ -309,8 +309,8 @@ class Report:
             f"- Distributions, package folders and logs live {where}.",
             f"- Repeats on loopback: {c['repeats']} per tool and scenario (B1/B2: {c['big_repeats']}; S6 for "
             f"the tools that run once per project: {c.get('per_project_repeats', c['repeats'])}); under the "
-            "remote "
-            f"conditions at most {c.get('remote_repeats', c['repeats'])}; interleaved across "
+            f"remote conditions at most {c.get('remote_repeats', c['repeats'])} (B1/B2: {c['big_repeats']} "
+            "there too); interleaved across "
             f"tools. Release: {c['release_wheels']} wheels of {c['wheel_mib']:g} MiB + an sdist; large "
             f"wheel {c['big_mib']:g} MiB; S6: {c['s6_files']} files of {c['small_kib']:g} KiB over "
             f"{c['s6_projects']} projects. Credentials go through each tool's environment variables.",
@@ -751,14 +751,22 @@ class Report:
             if r > 0.3:
                 floor = self._host_floor_s(self.tools[ours]["host"])
                 note = (
-                    f"the host's start-up (`{own} --version` {self._host_floor(own)}, measured on loopback) "
-                    f"is in both figures and alone is {fmt_x(floor / theirs.wall)} of theirs; "
-                    "before our first "
-                    f"request {fmt_s(mine.timeline['before_first_request'])} s; CPU {fmt_s(mine.cpu)} s vs "
-                    f"{fmt_s(theirs.cpu)} s"
+                    (
+                        f"the host's start-up (`{own} --version` {self._host_floor(own)} on loopback) is in "
+                        f"both figures and alone is {fmt_x(floor / theirs.wall)} of theirs; "
+                        if not math.isnan(floor)
+                        else ""
+                    )
+                    + f"before our first request {fmt_s(mine.timeline['before_first_request'])} s (the "
+                    f"host's start-up, then the connection's {self._connect_ms('tls')} ms); CPU "
+                    f"{fmt_s(mine.cpu)} s vs {fmt_s(theirs.cpu)} s; theirs: {fmt_n(theirs.uploads)} uploads "
+                    "of every file, one round trip each after the body"
                 )
             rows.append([name, self.cond_label("tls"), measured, self._verdict(r <= 0.3), note])
         return rows
+
+    def _connect_ms(self, condition: str) -> str:
+        return f"{float(self.conditions.get(condition, {}).get('connect_delay_ms', 0)):g}"
 
     def _t15_b1_curl(self) -> list[list[str]]:
         rows = []
