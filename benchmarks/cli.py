@@ -19,10 +19,9 @@ from typing import Any
 from . import environment, profiling, report, startup, venvs
 from .config import Config
 from .fixtures import MIB
-from .harness import Condition, ServerPool, conditions
+from .harness import Condition, ServerPool, TestCA, conditions
 from .scenarios import ALIASES, ORDER, RunLog, build_scenarios, run_all
-from .support import REPO_ROOT, dists
-from .tls import TestCA, make_ca
+from .support import REPO_ROOT, dists, tls
 from .tools import CA_HOW, Tool, all_tools, display_command
 
 SCENARIOS = ORDER
@@ -169,7 +168,7 @@ def _measure(
             tool.unavailable = tool.probe(tool, root / "home" / f"probe-{tool.key}")
         state = "ok" if tool.unavailable is None else f"UNAVAILABLE: {tool.unavailable}"
         print(f"tool {tool.key:<14} {tool.path or ''}  {state}", flush=True)
-    ca = make_ca(root / "tls") if any(c.tls for c in picked) else None
+    ca = tls.make_ca(root / "tls") if any(c.tls for c in picked) else None
     if ca is not None:
         print(f"test CA made with {ca.made_with}: {ca.ca_cert}", flush=True)
     scenarios = build_scenarios(config, root, wanted)

@@ -27,10 +27,10 @@ from typing import Any
 
 from .support import proxy as relay
 from .support import servers
-from .tls import TestCA
 
 PypiServer = Any  # tests/support/servers.py is loaded by path, so it has no static type here
 Relay = Any  # tests/support/proxy.py's FaultProxy, loaded by path too
+TestCA = Any  # tests/support/tls.py's, loaded by path too
 USERNAME = servers.TEST_USERNAME
 PASSWORD = servers.TEST_PASSWORD
 RUN_TIMEOUT = 600.0

@@ -11,9 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .harness import LOOPBACK, Condition, ServerPool, clean_env
+from .harness import LOOPBACK, Condition, ServerPool, TestCA, clean_env
 from .scenarios import Scenario
-from .tls import TestCA
 from .tools import Context, Tool
 from .venvs import BENCH_VENV
 

@@ -782,9 +782,8 @@ class Report:
             cause = (
                 f"{fmt_s(mine.wall - curl.wall)} s more than curl: {_gap_to(mine, curl)}; of that, "
                 f"{fmt_s(mine.wall - known)} s between the index's answer and the upload's first "
-                "byte (the form "
-                "sends the file's sha256 before the file, so the upload waits for a whole pass "
-                "over it); CPU "
+                "byte (planning and the form's head: the sha256 follows the file, so no pass over the "
+                "file comes first); CPU "
                 f"{fmt_s(mine.cpu)} s vs curl {fmt_s(curl.cpu)} s" + self._profile_hint(profile)
             )
             measured = f"{fmt_s(mine.wall)} s vs {fmt_s(curl.wall)} s = {fmt_x(r)}"
@@ -826,9 +825,9 @@ class Report:
                     f"measured floor: `{IMPORT_STACK}` {fmt_ms(floor)} ms, already "
                     f"{fmt_x(floor / uv.wall)} of "
                     f"uv's whole run; above that floor: {fmt_ms(mine.wall - floor)} ms ({after} ms after the "
-                    "index's answer: comparing, printing, and the interpreter's exit, which alone "
-                    "takes about "
-                    "50 ms once httpx and packaging are loaded); " + cause
+                    "index's answer: comparing, printing and ending the process, which skips the "
+                    "interpreter's teardown); the rest is the core's own imports and reading the "
+                    "archives; " + cause
                 )
         measured = f"{fmt_s(mine.wall)} s vs {fmt_s(uv.wall)} s = {fmt_x(r)}"
         return [[name, "loopback", measured, self._verdict(r <= 1.0), cause]]

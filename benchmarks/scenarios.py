@@ -21,8 +21,7 @@ from pathlib import Path
 from . import fixtures
 from .config import Config
 from .fixtures import KIB, MIB, DistFile, FileSet
-from .harness import Condition, RunResult, ServerPool, fill_result, run_invocations
-from .tls import TestCA
+from .harness import Condition, RunResult, ServerPool, TestCA, fill_result, run_invocations
 from .tools import Context, Tool
 
 # Issue 5's names, still taken on the command line.

@@ -1,7 +1,7 @@
 """The test suite's servers, distributions and HTTP relay, loaded by file path.
 
 ``tests`` is not a package on ``sys.path`` when the benchmarks run (and a stray ``tests`` package in
-site-packages could shadow it), so the three modules are loaded from their files. They are reused, never
+site-packages could shadow it), so the four modules are loaded from their files. They are reused, never
 edited: the benchmarks measure against the same pypiserver, the same kind of distributions and through
 the same relay (tests/support/proxy.py, with no fault set) as the tests.
 """
@@ -35,3 +35,4 @@ def _load(name: str) -> ModuleType:
 servers = _load("servers")
 dists = _load("dists")
 proxy = _load("proxy")
+tls = _load("tls")

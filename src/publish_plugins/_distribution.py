@@ -334,11 +334,12 @@ UPLOAD_DIGESTS = ("sha256",)
 
 
 def upload_form_fields(dist: Distribution) -> list[tuple[str, str]]:
-    """The legacy upload form (without the file): action, protocol, file type, metadata and digest.
+    """The legacy upload form's fields before the file: action, protocol, file type and metadata.
 
-    Name and version come first: devpi reads them before anything else.
+    Name and version come first: devpi reads them before anything else. The digests (UPLOAD_DIGESTS) are
+    not among them: the upload body sends them after the file, so that the first byte need not wait for a
+    whole pass over a large file (see _upload_request.UploadBody).
     """
-    digests = dist.digests(UPLOAD_DIGESTS)
     meta = dist.metadata
     fields: list[tuple[str, str]] = [
         (":action", "file_upload"),
@@ -362,5 +363,4 @@ def upload_form_fields(dist: Distribution) -> list[tuple[str, str]]:
             fields.extend((form_name, str(item)) for item in value)
         else:
             fields.append((form_name, str(value)))
-    fields.extend((f"{algorithm}_digest", digests[algorithm]) for algorithm in UPLOAD_DIGESTS)
     return fields

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._bounded import install_deadlines
+from ._early_connections import EarlyConnections
+from ._early_connections import install as install_early
 from ._httpx import httpx
+from ._tls_context import tls_context
 from ._version import __version__
 from .errors import UsageError
 from .options import Repository
@@ -24,8 +27,14 @@ _PYTHON_VERSION = ".".join(map(str, sys.version_info[:3]))
 USER_AGENT = f"publish-plugins/{__version__} httpx/{httpx.__version__} {_IMPLEMENTATION}/{_PYTHON_VERSION}"
 
 
-def make_client(repository: Repository, *, connections: int) -> httpx.Client:
-    """A client shared by the index check and the uploads, so connections are reused."""
+def make_client(
+    repository: Repository, *, connections: int, early: EarlyConnections | None = None
+) -> httpx.Client:
+    """A client shared by the index check and the uploads, so connections are reused.
+
+    ``early``: connections to the index opened while the run started; the client starts with them, and
+    with their TLS context (built in the background), unless it goes through a proxy.
+    """
     for path in (repository.ca_cert, repository.client_cert, repository.client_key):
         if path and not Path(path).is_file():
             raise UsageError(f"{path}: no such certificate file")
@@ -34,9 +43,12 @@ def make_client(repository: Repository, *, connections: int) -> httpx.Client:
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     # A proxy from the environment gets its transport from httpx, built now with our TLS settings.
     proxied = any(key in ("http", "https", "all") for key in urllib.request.getproxies())
+    if proxied:
+        early = None
+    early_context = early.tls_context() if early is not None else None
     client = httpx.Client(
-        verify=_tls_context(repository) if proxied else True,
-        transport=_TransportByScheme(lambda: _tls_context(repository), limits),
+        verify=tls_context(repository) if proxied else True,
+        transport=_TransportByScheme(lambda: early_context or tls_context(repository), limits, early),
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
@@ -52,10 +64,18 @@ class _TransportByScheme(httpx.BaseTransport):
     https request, because loading the system's and certifi's certificates is most of a re-run's set-up
     time against a local index."""
 
-    def __init__(self, tls_context: Callable[[], ssl.SSLContext], limits: httpx.Limits) -> None:
+    def __init__(
+        self,
+        tls_context: Callable[[], ssl.SSLContext],
+        limits: httpx.Limits,
+        early: EarlyConnections | None = None,
+    ) -> None:
         self._tls_context = tls_context
         self._limits = limits
+        self._early = early
         self._plain = httpx.HTTPTransport(verify=False, limits=limits)
+        if early is not None and early.scheme == "http":
+            install_early(self._plain, early, None)
         install_deadlines(self._plain)
         self._tls: httpx.HTTPTransport | None = None
         self._lock = threading.Lock()
@@ -68,7 +88,10 @@ class _TransportByScheme(httpx.BaseTransport):
     def _tls_transport(self) -> httpx.HTTPTransport:
         with self._lock:
             if self._tls is None:
-                self._tls = httpx.HTTPTransport(verify=self._tls_context(), limits=self._limits)
+                context = self._tls_context()
+                self._tls = httpx.HTTPTransport(verify=context, limits=self._limits)
+                if self._early is not None and self._early.scheme == "https":
+                    install_early(self._tls, self._early, context)
                 install_deadlines(self._tls)
             return self._tls
 
@@ -76,29 +99,6 @@ class _TransportByScheme(httpx.BaseTransport):
         self._plain.close()
         if self._tls is not None:
             self._tls.close()
-
-
-def _tls_context(repository: Repository) -> ssl.SSLContext:
-    try:
-        if not repository.verify:
-            # Not verifying the server is no reason to withhold a client certificate it may require.
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif repository.ca_cert:
-            context = ssl.create_default_context(cafile=repository.ca_cert)
-        else:
-            # The system's trust store (where company CAs live, as pip and PDM use it) plus certifi's bundle.
-            import certifi
-
-            context = ssl.create_default_context()
-            context.load_verify_locations(cafile=certifi.where())
-        if repository.client_cert:
-            context.load_cert_chain(repository.client_cert, repository.client_key)
-    except (ssl.SSLError, OSError) as exc:
-        which = repository.client_cert or repository.ca_cert
-        raise UsageError(f"{which}: not a usable certificate ({exc.strerror or exc})") from None
-    return context
 
 
 def basic_auth(repository: Repository) -> httpx.Auth | None:

@@ -57,6 +57,7 @@ from .options import ProjectRef, PublishOptions, Repository
 if TYPE_CHECKING:
     from ._attestations import Attestation
     from ._distribution import Distribution
+    from ._early_connections import EarlyConnections
     from ._httpx import httpx
     from ._simple_pages import ProjectFiles
     from ._trusted_publishing import UploadCredentials
@@ -182,6 +183,7 @@ class _Run:
     records: list[FileRecord] = field(default_factory=list)
     check_url: str | None = None
     prefetch: DigestPrefetch | None = None
+    early: EarlyConnections | None = None
     planned: list[PlannedFile] = field(default_factory=list)
     attestation_files: list[Path] = field(default_factory=list)  # named among the paths or in dist/
     rules: bool = False  # PyPI's upload rules apply to this run
@@ -210,11 +212,15 @@ class _Run:
         # In upload order, so the first upload's digest is the first one ready.
         order = sorted(selection.files, key=lambda path: _upload_order(path.name))
         self.prefetch = DigestPrefetch(order, ["sha256"])
+        # And connect to the index meanwhile: no request goes out before the files are read and checked.
+        self.early = _early_connections(self.repository, selection.files)
         try:
             _load_stack()
             self._check_and_upload(self._read_all(selection.files))
         finally:
             self.prefetch.close()
+            if self.early is not None:
+                self.early.close()
 
     def _check_and_upload(self, planned: list[PlannedFile]) -> None:
         from ._http_client import make_client
@@ -222,7 +228,7 @@ class _Run:
         from ._uploads import Uploader
         from ._urls import redact
 
-        with make_client(self.repository, connections=max(self.options.jobs, 8)) as client:
+        with make_client(self.repository, connections=max(self.options.jobs, 8), early=self.early) as client:
             self.check_url = self._resolve_check_url(client)
             self._warn_about_transport(self.check_url)
             checker = IndexChecker(client, self.check_url, self.repository, self.options, self.emit)
@@ -579,6 +585,48 @@ SKIPPED: dict[SkipKind, Action] = {
 def _upload_order(filename: str) -> tuple[bool, str]:
     """Wheels before sdists (an sdist first would let installers build from source meanwhile), by name."""
     return (not filename.endswith(".whl"), filename)
+
+
+def _early_connections(repository: Repository, files: Sequence[Path]) -> EarlyConnections | None:
+    """Connections to the origin the check reads first (see :func:`early_target`), opened in the
+    background; none through a proxy (the client would not use them) or with nothing to publish."""
+    import os
+
+    target = early_target(repository, files)
+    if target is None or any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    from ._early_connections import EarlyConnections
+    from ._tls_context import tls_context
+
+    url, count = target
+    return EarlyConnections(
+        url, count, tls_context=lambda: tls_context(repository), timeout=min(repository.timeout, 30.0)
+    )
+
+
+def early_target(repository: Repository, files: Sequence[Path]) -> tuple[str, int] | None:
+    """Where the index check reads first, and how many pages it reads there at once: each project's (told
+    apart by file name: the archives are not read yet) and the root's, unless the root is known."""
+    import re
+
+    from ._urls import KNOWN_SIMPLE_ROOTS, first_read_url
+
+    if not files:
+        return None
+    url = first_read_url(repository.check_url, repository.upload_url)
+    names = (
+        path.name.split("-", 1)[0] if path.name.endswith(".whl") else path.name.rsplit("-", 1)[0]
+        for path in files
+    )
+    projects = {re.sub(r"[-_.]+", "-", name).lower() for name in names}
+    return url, min(len(projects) + (url not in KNOWN_SIMPLE_ROOTS), _MAX_EARLY_CONNECTIONS)
+
+
+# As the index check reads at most 8 pages at once; proxies as httpx reads them from the environment.
+_MAX_EARLY_CONNECTIONS = 8
+_PROXY_VARIABLES = tuple(
+    name for scheme in ("http", "https", "all") for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
+)
 
 
 def _load_stack() -> None:

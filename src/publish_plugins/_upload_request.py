@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import secrets
@@ -10,8 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from ._distribution import Distribution
-from ._hashing import CHUNK_SIZE
+from ._distribution import UPLOAD_DIGESTS, Distribution
+from ._hashing import CHUNK_SIZE, Hasher, new_hasher
 from ._httpx import httpx
 from ._text import clean_server_text
 
@@ -28,10 +27,16 @@ class FileChangedError(Exception):
 class UploadBody:
     """A ``multipart/form-data`` body with a known length, read from disk in chunks.
 
-    The file part is hashed while it streams; if its sha256 differs from the digest sent in the form, the
-    generator raises before the last byte, so the server never receives a complete, mislabelled file.
-    Once ``cancellation`` is set (Ctrl-C, SIGTERM) it raises before the next chunk: the body is cut off
-    and the server never receives a complete file.
+    The fields come first, then the file, then its digests (``digests``, the form's ``<algorithm>_digest``
+    fields). The digests follow the file so that the first byte need not wait for a whole pass over a large
+    file: while the file streams, the run's background hashing finishes (a 512 MiB wheel on loopback: 0.35 s
+    less). Their length is fixed (hex), so the body's length is known before they are. Indexes parse the
+    whole form before they look at it (pypiserver, devpi, Warehouse: tested with the first two).
+
+    The file part is hashed while it streams; if that differs from the file's digest taken for the run (the
+    one the form then carries), the generator raises before the last byte of the file, so the server never
+    receives a complete, mislabelled file. Once ``cancellation`` is set (Ctrl-C, SIGTERM) it raises before
+    the next chunk: the body is cut off and the server never receives a complete file.
     """
 
     def __init__(
@@ -39,6 +44,7 @@ class UploadBody:
         dist: Distribution,
         fields: Sequence[tuple[str, str]],
         *,
+        digests: Sequence[str] = UPLOAD_DIGESTS,
         on_progress: Callable[[int], None] | None = None,
         cancellation: Cancellation | None = None,
     ) -> None:
@@ -46,9 +52,11 @@ class UploadBody:
         self._cancellation = cancellation
         self.boundary = f"publish-plugins-{secrets.token_hex(16)}"
         self._on_progress = on_progress
+        self._digests = tuple(digests)
         self._head = b"".join(self._field(name, value) for name, value in fields) + self._file_header()
         self._tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self.expected_sha256 = dict(fields).get("sha256_digest")
+        # The same length as the digests' fields will have: hex digests have a fixed length.
+        self._trailer_length = len(self._trailer({name: "0" * _hex_length(name) for name in self._digests}))
 
     @property
     def content_type(self) -> str:
@@ -56,7 +64,7 @@ class UploadBody:
 
     @property
     def length(self) -> int:
-        return len(self._head) + self.dist.size + len(self._tail)
+        return len(self._head) + self.dist.size + self._trailer_length + len(self._tail)
 
     def _field(self, name: str, value: str) -> bytes:
         return (
@@ -72,36 +80,59 @@ class UploadBody:
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
 
+    def _trailer(self, digests: dict[str, str]) -> bytes:
+        # Each part ends with the CRLF before the next boundary: the file's with the first field's, the last
+        # field's with the tail's.
+        return b"".join(b"\r\n" + self._field(f"{name}_digest", digests[name])[:-2] for name in self._digests)
+
     def __iter__(self) -> Iterator[bytes]:
         self._check_cancelled()
         yield self._head
-        sha256 = hashlib.sha256()
+        hashers = {name: new_hasher(name) for name in self._digests}
         remaining = self.dist.size
         sent = 0
+        digests: dict[str, str] = {}
         with self.dist.path.open("rb") as stream:
             while remaining > 0:
                 chunk = stream.read(min(CHUNK_SIZE, remaining))
                 if not chunk:
                     raise FileChangedError(f"{self.dist.filename} became shorter while it was being uploaded")
-                sha256.update(chunk)
+                for hasher in hashers.values():
+                    hasher.update(chunk)
                 remaining -= len(chunk)
                 if remaining == 0:
                     # Check before the last bytes leave, so a changed file is never complete on the server.
                     if stream.read(1):
                         raise FileChangedError(f"{self.dist.filename} grew while it was being uploaded")
-                    if self.expected_sha256 and sha256.hexdigest() != self.expected_sha256:
-                        raise FileChangedError(f"{self.dist.filename} changed while it was being uploaded")
+                    digests = self._checked_digests(hashers)
                 self._check_cancelled()
                 yield chunk
                 sent += len(chunk)
                 if self._on_progress is not None:
                     self._on_progress(sent)
+        if not digests:  # an empty file
+            digests = self._checked_digests(hashers)
         self._check_cancelled()
-        yield self._tail
+        # Hex digests of the file's own hashing: as long as the Content-Length promised (h11 refuses a body
+        # that is not).
+        yield self._trailer(digests) + self._tail
+
+    def _checked_digests(self, hashers: dict[str, Hasher]) -> dict[str, str]:
+        """The file's digests as the run took them (waiting for the background hashing, if it is still at
+        work), checked against the bytes just streamed."""
+        digests = self.dist.digests(self._digests)
+        for name, hasher in hashers.items():
+            if hasher.hexdigest() != digests[name]:
+                raise FileChangedError(f"{self.dist.filename} changed while it was being uploaded")
+        return digests
 
     def _check_cancelled(self) -> None:
         if self._cancellation is not None:
             self._cancellation.check()
+
+
+def _hex_length(algorithm: str) -> int:
+    return len(new_hasher(algorithm).hexdigest())
 
 
 def _quote(value: str) -> str:

@@ -157,6 +157,15 @@ _KNOWN = {
 KNOWN_SIMPLE_ROOTS = frozenset(_KNOWN.values())
 
 
+def first_read_url(repository_check_url: str | None, upload_url: str) -> str:
+    """A URL on the origin the index check reads first, without httpx (which is not loaded yet when the
+    run opens its first connections): the check URL given, PyPI's or TestPyPI's, or else the upload URL,
+    whose origin every other derived check URL shares."""
+    if repository_check_url:
+        return repository_check_url
+    return _KNOWN.get(upload_url if upload_url.endswith("/") else upload_url + "/", upload_url)
+
+
 def check_url_for(upload_url: str) -> str:
     """Derive the simple index root from an upload URL, or raise UsageError asking for ``--check-url``."""
     from ._httpx import httpx

@@ -49,6 +49,43 @@ def test_python_dash_m_is_the_same_command(tmp_path: Path) -> None:
     assert result.stdout.startswith("safe-publish ")
 
 
+_EXIT_HOOK = """
+import atexit, sys
+atexit.register(lambda: print("exit hook ran"))
+from publish_plugins.frontends.cli import console_main
+sys.argv = ["safe-publish", *sys.argv[1:]]
+console_main()
+"""
+
+
+def test_the_console_script_runs_exit_hooks_and_flushes_before_its_prompt_exit(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """The console script ends the process itself once the run is over (no interpreter teardown): the exit
+    hooks still run, everything printed reaches the pipes, and the exit code is the run's."""
+    files = dists.release(unique_name, "1.0")
+    report = tmp_path / "report.json"
+    argv = [sys.executable, "-c", _EXIT_HOOK, *creds(pypiserver), "--report", str(report), *map(str, files)]
+    first = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == "exit hook ran"
+    assert first.stderr.splitlines()[-1] == "2 uploaded, 0 skipped"
+    assert json.loads(report.read_text())["exit_code"] == 0
+
+    conflict = dists.release(unique_name, "1.0", payload=b"other bytes")
+    again = subprocess.run(
+        [*argv[:3], *creds(pypiserver), *map(str, conflict)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 3, again.stderr
+    assert again.stdout.splitlines()[-1] == "exit hook ran"
+    assert "conflict" in again.stderr
+
+
 def test_publish_rerun_conflict_cycle(
     any_index: Index, dists: DistFactory, unique_name: str, tmp_path: Path
 ) -> None:

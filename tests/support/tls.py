@@ -1,7 +1,7 @@
 """A throw-away test CA and a server certificate for 127.0.0.1, made at run time (never committed).
 
-The relay (tests/support/proxy.py) terminates TLS with the server certificate; every tool is given the
-CA its own way (tools.py). Made with the ``cryptography`` package when the harness's interpreter has it,
+The relay (tests/support/proxy.py) terminates TLS with the server certificate. The tests give the CA to
+the command (``--ca-cert``); the benchmarks give it to every tool its own way (benchmarks/tools.py). Made with the ``cryptography`` package when the harness's interpreter has it,
 else with the ``openssl`` command; the key files live in the benchmark's work folder and go with it.
 """
 
@@ -19,6 +19,7 @@ HOSTS = ("127.0.0.1", "localhost")
 
 @dataclass(frozen=True)
 class TestCA:
+    __test__ = False  # a CA, not a test class
     ca_cert: Path  # PEM: what the tools trust
     server_cert: Path  # PEM: the relay's certificate (signed by the CA) followed by nothing else
     server_key: Path
