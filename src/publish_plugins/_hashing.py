@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -22,12 +24,14 @@ __all__ = [
 CHUNK_SIZE = 1024 * 1024
 # Strongest first (DESIGN.md). md5 is last: a match on md5 alone is weak and gets a warning.
 HASH_PREFERENCE = ("sha512", "sha384", "sha256", "blake2b", "md5")
-# While the run's main thread imports and parses, a background hasher gets the GIL back only every switch
-# interval (5 ms) between chunks: large chunks keep it hashing most of the time. Read into one reused
-# buffer, 8 MiB hold no more memory than reading 4 MiB pieces did (the next piece was allocated while the
-# last one was still held), with half the waits for the GIL: a 512 MiB file hashed beside a busy main
-# thread took 0.61 s instead of 0.64 s (benchmarks/RESULTS.md, "Hashing").
-_PREFETCH_CHUNK_SIZE = 8 * CHUNK_SIZE
+# While the run's main thread imports and parses, a background hasher gets the GIL back between chunks
+# only when the main thread is made to give it up: after the interpreter's switch interval (5 ms by
+# default). While hashing runs, the interval is 0.5 ms, so the hasher waits little for each chunk and the
+# chunks can be small: 104 MiB hashed beside a busy thread took 0.23 s in 8 MiB chunks at 5 ms, 0.22 s in
+# 1 MiB chunks at 0.5 ms (benchmarks/RESULTS.md, "Hashing"), with an eighth of the memory (one reused
+# buffer, part of a run's peak resident memory, inside poetry too).
+_PREFETCH_CHUNK_SIZE = CHUNK_SIZE
+_PREFETCH_SWITCH_INTERVAL = 0.0005
 # Below this size, thread hand-offs cost more than they save.
 _PARALLEL_THRESHOLD = 8 * CHUNK_SIZE
 # Files smaller than this are not hashed in the background (see _worth_prefetching).
@@ -115,9 +119,12 @@ class DigestPrefetch:
     def __init__(self, paths: Sequence[Path], algorithms: Sequence[str]) -> None:
         self._algorithms = tuple(algorithms)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-plugins-prefetch")
-        self._futures = {
-            path: self._pool.submit(self._digests, path) for path in paths if _worth_prefetching(path)
-        }
+        wanted = [path for path in paths if _worth_prefetching(path)]
+        self._interval = _ShorterSwitchInterval() if wanted else None
+        self._futures = {path: self._pool.submit(self._digests, path) for path in wanted}
+        if self._interval is not None:
+            # Restored after the last file, or at close(): whichever comes first.
+            self._pool.submit(self._interval.restore)
 
     def result(self, path: Path) -> Future[dict[str, str]] | None:
         return self._futures.get(path)
@@ -125,6 +132,8 @@ class DigestPrefetch:
     def close(self) -> None:
         """Drop what has not started; a file being hashed is finished in the background."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._interval is not None:
+            self._interval.restore()
 
     def _digests(self, path: Path) -> dict[str, str]:
         try:
@@ -134,6 +143,22 @@ class DigestPrefetch:
             return file_digests(path, self._algorithms, chunk_size=_PREFETCH_CHUNK_SIZE)
         except OSError:
             return {}
+
+
+class _ShorterSwitchInterval:
+    """The interpreter's switch interval at most _PREFETCH_SWITCH_INTERVAL until :meth:`restore` (once)."""
+
+    def __init__(self) -> None:
+        self._previous = sys.getswitchinterval()
+        self._lock = threading.Lock()
+        self._restored = False
+        sys.setswitchinterval(min(self._previous, _PREFETCH_SWITCH_INTERVAL))
+
+    def restore(self) -> None:
+        with self._lock:
+            if not self._restored:
+                self._restored = True
+                sys.setswitchinterval(self._previous)
 
 
 def _worth_prefetching(path: Path) -> bool:

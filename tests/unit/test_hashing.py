@@ -90,3 +90,57 @@ def test_prefetch_hashes_large_regular_files_and_leaves_others(tmp_path: Path) -
         assert prefetch.result(tmp_path / "other.whl") is None
     finally:
         prefetch.close()
+
+
+def test_prefetch_shortens_the_switch_interval_only_while_it_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interpreter switches threads every 0.5 ms while background hashing runs (so the hasher gets the
+    GIL back between chunks), and the interval is what it was once the last file is hashed, or at close."""
+    import sys
+    import threading
+
+    previous = sys.getswitchinterval()
+    large = tmp_path / "a.whl"
+    large.write_bytes(os.urandom(3 * 1024 * 1024))
+    hashing, go_on = threading.Event(), threading.Event()
+    digests = DigestPrefetch._digests
+
+    def held(self: DigestPrefetch, path: Path) -> dict[str, str]:
+        hashing.set()
+        go_on.wait(10)
+        return digests(self, path)
+
+    monkeypatch.setattr(DigestPrefetch, "_digests", held)
+    prefetch = DigestPrefetch([large], ["sha256"])
+    try:
+        assert hashing.wait(10)
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        go_on.set()
+    future = prefetch.result(large)
+    assert future is not None
+    future.result(timeout=10)
+    prefetch._pool.shutdown(wait=True)
+    assert sys.getswitchinterval() == previous
+    prefetch.close()  # after the restore: nothing more to restore
+    assert sys.getswitchinterval() == previous
+
+    # Closed while hashing: restored at once.
+    go_on.clear()
+    hashing.clear()
+    closed = DigestPrefetch([large], ["sha256"])
+    assert hashing.wait(10)
+    closed.close()
+    assert sys.getswitchinterval() == previous
+    go_on.set()
+
+    # Nothing to hash in the background: the interval is never touched.
+    small = tmp_path / "b.whl"
+    small.write_bytes(b"x")
+    sys.setswitchinterval(0.002)
+    try:
+        DigestPrefetch([small], ["sha256"]).close()
+        assert sys.getswitchinterval() == 0.002
+    finally:
+        sys.setswitchinterval(previous)
