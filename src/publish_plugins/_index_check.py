@@ -165,32 +165,60 @@ class IndexChecker:
 
     def decide(self, dist: Distribution, page: ProjectFiles | None) -> Decision:
         """The policy's decision for one local file against what the page lists with its identity."""
+        decision, comparable = self._by_digest(dist, page)
+        return decision if comparable is None else self._equivalent(dist, *comparable)
+
+    def decide_all(self, files: Sequence[tuple[Distribution, ProjectFiles | None]]) -> list[Decision]:
+        """:meth:`decide` for every file, in order; the index's copies that conflicting files are compared
+        with (equivalent archives) are downloaded concurrently, as the pages were read."""
+        first = [self._by_digest(dist, page) for dist, page in files]
+        decisions = [decision for decision, _comparable in first]
+        to_compare = [(index, comparable) for index, (_, comparable) in enumerate(first) if comparable]
+
+        def compare(item: tuple[int, tuple[Conflict, RemoteFile]]) -> Decision:
+            index, comparable = item
+            return self._equivalent(files[index][0], *comparable)
+
+        compared = _cancel.map_in_threads(
+            compare,
+            to_compare,
+            workers=max(1, min(_MAX_CHECK_WORKERS, len(to_compare))),
+            cancellation=_cancel.current(),
+            name="publish-plugins-compare",
+        )
+        for (index, _comparable), decision in zip(to_compare, compared, strict=True):
+            decisions[index] = decision
+        return decisions
+
+    def _by_digest(
+        self, dist: Distribution, page: ProjectFiles | None
+    ) -> tuple[Decision, tuple[Conflict, RemoteFile] | None]:
+        """The decision from the digests alone, and when it is a conflict the archives' contents may
+        resolve, that conflict and the index's file to compare with (:meth:`_equivalent`)."""
         remote = page.matching(dist.identity) if page else []
         if not remote:
             # Nothing to compare with: the digest is not needed yet (the upload computes or takes it then).
-            return decide(LocalFacts(dist.filename, {}), [], self.options.mode)
+            return decide(LocalFacts(dist.filename, {}), [], self.options.mode), None
         facts = [self._remote_facts(entry) for entry in remote]
         local = LocalFacts(dist.filename, dist.digests({fact.algorithm for fact in facts} | {"sha256"}))
         decision = decide(local, facts, self.options.mode)
         if isinstance(decision, Skip) and decision.weak:
             self.emit(WeakHashMatch(dist.filename))
-        if not isinstance(decision, Skip) or decision.kind != "identical":
-            decision = self._equivalent(dist, remote, decision)
-        return decision
-
-    def _equivalent(self, dist: Distribution, remote: list[RemoteFile], decision: Decision) -> Decision:
-        """A conflict under the same name: none when the archives hold the same files ("equivalent").
-
-        Only in strict mode (``--skip-existing`` keeps the index's file anyway: nothing to download), only
-        for one file of that name listed once (an ambiguous listing stays a conflict), and unless
-        byte-identical files are required (``--require-identical``). The index's copy is downloaded no
-        further than the local archive's contents could fill, checked against the digest the index lists,
-        and compared member by member. Whatever keeps the comparison from being made leaves the conflict
-        as it is, with the reason.
-        """
+        # Only in strict mode (--skip-existing keeps the index's file anyway: nothing to download), only for
+        # one file of that name listed once (an ambiguous listing stays a conflict), and unless
+        # byte-identical files are required (--require-identical).
         same_name = [entry for entry in remote if entry.filename == dist.filename]
         if self.options.require_identical or len(same_name) != 1 or not isinstance(decision, Conflict):
-            return decision
+            return decision, None
+        return decision, (decision, same_name[0])
+
+    def _equivalent(self, dist: Distribution, decision: Conflict, remote: RemoteFile) -> Decision:
+        """A conflict under the same name: none when the archives hold the same files ("equivalent").
+
+        The index's copy is downloaded no further than the local archive's contents could fill, checked
+        against the digest the index lists, and compared member by member. Whatever keeps the comparison
+        from being made leaves the conflict as it is, with the reason.
+        """
         comparison = decision.comparison
         self.emit(ComparingContents(dist.filename))
         from ._archive_contents import ArchiveError, compare_with, read_local
@@ -210,7 +238,7 @@ class IndexChecker:
                         stream.truncate()
 
                     listed = self._download(
-                        same_name[0],
+                        remote,
                         stream.write,
                         comparison.algorithm,
                         max_bytes=local.copy_bound,

@@ -236,9 +236,10 @@ class _Run:
             self.emit(CheckingIndex(redact(self.check_url), tuple(projects)))
             # With the pages, the check URL is verified to be an index root: a 404 means "absent" only there.
             pages = checker.fetch_all(projects)
-            for item in planned:
-                item.decision = checker.decide(item.dist, pages[item.dist.project])
-                self._apply(item, item.decision)
+            decisions = checker.decide_all([(item.dist, pages[item.dist.project]) for item in planned])
+            for item, decision in zip(planned, decisions, strict=True):
+                item.decision = decision
+                self._apply(item, decision)
             from ._trusted_publishing import UploadCredentials
 
             credentials = UploadCredentials(

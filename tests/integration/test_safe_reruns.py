@@ -5,10 +5,12 @@ upload; with ``--per-project`` each project of a monorepo is its own unit."""
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.integration.cli_support import run_cli, run_main
@@ -67,6 +69,54 @@ def file_sha256_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+class _DownloadGate(FaultProxy):
+    """Holds each download of a package file until ``count`` of them are waiting at once (or a bound for
+    hangs passes): they all arrive only if the run asks for them concurrently."""
+
+    def __init__(self, upstream: str, *, count: int) -> None:
+        super().__init__(upstream)
+        self.count = count
+        self.arrived = 0
+        self.all_at_once = threading.Event()
+        self.waited_in_vain = False  # a download gave up waiting for the others: they came one by one
+        self._arrivals = threading.Lock()
+
+    def _handle(self, client: Any, stream: Any, head: Any) -> bool:
+        method, target = head.start_line.split(" ")[:2]
+        if method.upper() == "GET" and "/packages/" in target:
+            with self._arrivals:
+                self.arrived += 1
+                if self.arrived >= self.count:
+                    self.all_at_once.set()
+            if not self.all_at_once.wait(20):  # a bound for hangs, not a timing assertion
+                self.waited_in_vain = True
+        return bool(super()._handle(client, stream, head))
+
+
+def test_the_copies_of_several_rebuilt_files_are_downloaded_at_once(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """A re-run of a rebuilt release compares every file with the index's copy; the copies are fetched
+    concurrently (one round trip for all, not one per file), and every verdict is still the file's own."""
+    files = dists.release(unique_name, "1.0")
+    assert run_main(_args(pypiserver, *files), cwd=tmp_path).returncode == 0
+    for path in files:
+        rebuild(path)
+    gate = _DownloadGate(pypiserver.url, count=len(files))
+    gate.start()
+    try:
+        result = run_main(_args(gate, *files), cwd=tmp_path)
+    finally:
+        gate.stop()
+
+    assert result.returncode == 0, result.stderr
+    assert not gate.waited_in_vain  # both downloads were waiting at the same time
+    assert gate.arrived == len(files)
+    for path in files:
+        assert f"{path.name}: skipped, equivalent" in result.stderr
+    assert gate.posts == []
 
 
 def test_a_rebuild_with_a_changed_file_is_a_conflict_naming_it(
