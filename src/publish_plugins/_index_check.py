@@ -166,29 +166,49 @@ class IndexChecker:
     def decide(self, dist: Distribution, page: ProjectFiles | None) -> Decision:
         """The policy's decision for one local file against what the page lists with its identity."""
         decision, comparable = self._by_digest(dist, page)
+        if isinstance(decision, Skip) and decision.weak:
+            self.emit(WeakHashMatch(dist.filename))
         return decision if comparable is None else self._equivalent(dist, *comparable)
 
-    def decide_all(self, files: Sequence[tuple[Distribution, ProjectFiles | None]]) -> list[Decision]:
-        """:meth:`decide` for every file, in order; the index's copies that conflicting files are compared
-        with (equivalent archives) are downloaded concurrently, as the pages were read."""
-        first = [self._by_digest(dist, page) for dist, page in files]
-        decisions = [decision for decision, _comparable in first]
+    def decide_all(
+        self,
+        files: Sequence[tuple[Distribution, ProjectFiles | None]],
+        on_decided: Callable[[int, Decision], None],
+    ) -> None:
+        """:meth:`decide` for every file, each decision passed to ``on_decided`` in the files' order, as
+        soon as it and those before it are made, so that each file's lines stay together. The index's
+        copies that conflicting files are compared with (equivalent archives) are downloaded concurrently
+        once every digest is compared, as the pages were read; the files from the first of them on are
+        decided then. The caller tells of a weak match (:class:`WeakHashMatch`) with the file's decision.
+        """
+        first: list[tuple[Decision, tuple[Conflict, RemoteFile] | None]] = []
+        told = 0
+        for dist, page in files:
+            first.append(self._by_digest(dist, page))
+            while told < len(first) and first[told][1] is None:
+                on_decided(told, first[told][0])
+                told += 1
         to_compare = [(index, comparable) for index, (_, comparable) in enumerate(first) if comparable]
 
         def compare(item: tuple[int, tuple[Conflict, RemoteFile]]) -> Decision:
             index, comparable = item
             return self._equivalent(files[index][0], *comparable)
 
-        compared = _cancel.map_in_threads(
-            compare,
-            to_compare,
-            workers=max(1, min(_MAX_CHECK_WORKERS, len(to_compare))),
-            cancellation=_cancel.current(),
-            name="publish-plugins-compare",
+        compared = dict(
+            zip(
+                (index for index, _comparable in to_compare),
+                _cancel.map_in_threads(
+                    compare,
+                    to_compare,
+                    workers=max(1, min(_MAX_CHECK_WORKERS, len(to_compare))),
+                    cancellation=_cancel.current(),
+                    name="publish-plugins-compare",
+                ),
+                strict=True,
+            )
         )
-        for (index, _comparable), decision in zip(to_compare, compared, strict=True):
-            decisions[index] = decision
-        return decisions
+        for index in range(told, len(files)):
+            on_decided(index, compared.get(index, first[index][0]))
 
     def _by_digest(
         self, dist: Distribution, page: ProjectFiles | None
@@ -202,8 +222,6 @@ class IndexChecker:
         facts = [self._remote_facts(entry) for entry in remote]
         local = LocalFacts(dist.filename, dist.digests({fact.algorithm for fact in facts} | {"sha256"}))
         decision = decide(local, facts, self.options.mode)
-        if isinstance(decision, Skip) and decision.weak:
-            self.emit(WeakHashMatch(dist.filename))
         # Only in strict mode (--skip-existing keeps the index's file anyway: nothing to download), only for
         # one file of that name listed once (an ambiguous listing stays a conflict), and unless
         # byte-identical files are required (--require-identical).

@@ -50,6 +50,7 @@ from .events import (
     ReportNotWritten,
     RuleNotChecked,
     SkipKind,
+    WeakHashMatch,
     ignore_events,
 )
 from .options import ProjectRef, PublishOptions, Repository
@@ -236,10 +237,12 @@ class _Run:
             self.emit(CheckingIndex(redact(self.check_url), tuple(projects)))
             # With the pages, the check URL is verified to be an index root: a 404 means "absent" only there.
             pages = checker.fetch_all(projects)
-            decisions = checker.decide_all([(item.dist, pages[item.dist.project]) for item in planned])
-            for item, decision in zip(planned, decisions, strict=True):
-                item.decision = decision
-                self._apply(item, decision)
+
+            def decided(index: int, decision: Decision) -> None:
+                planned[index].decision = decision
+                self._apply(planned[index], decision)
+
+            checker.decide_all([(item.dist, pages[item.dist.project]) for item in planned], decided)
             from ._trusted_publishing import UploadCredentials
 
             credentials = UploadCredentials(
@@ -502,6 +505,8 @@ class _Run:
             return
         record.index_hash = decision.comparison.index_hash
         record.reason = decision.reason
+        if isinstance(decision, Skip) and decision.weak:
+            self.emit(WeakHashMatch(item.dist.filename))
         if isinstance(decision, Conflict):
             record.action = "conflict"
             self.emit(FileConflict(item.dist.filename, decision.reason, decision.comparison))
