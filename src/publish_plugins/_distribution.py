@@ -67,10 +67,15 @@ class Distribution:
 
     def known_sha256(self) -> str | None:
         """The sha256 if it is already known, without waiting or reading the file."""
+        return self.known_digests(["sha256"]).get("sha256")
+
+    def known_digests(self, algorithms: Iterable[str]) -> dict[str, str]:
+        """Those of the digests that are already known, without waiting or reading the file."""
+        known = dict(self._digests)
         future = self.prefetched
-        if "sha256" not in self._digests and future is not None and future.done() and not future.cancelled():
-            return future.result().get("sha256")
-        return self._digests.get("sha256")
+        if future is not None and future.done() and not future.cancelled():
+            known = {**future.result(), **known}
+        return {name: known[name] for name in algorithms if name in known}
 
     def digests(self, algorithms: Iterable[str]) -> dict[str, str]:
         """Digests by algorithm name (hashlib names, or ``blake2_256``), computed in one pass when missing."""

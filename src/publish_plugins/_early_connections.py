@@ -15,6 +15,8 @@ would have made. Standard library only until :func:`install`, which the HTTP sta
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -34,35 +36,32 @@ class EarlyConnections:
 
     ``tls_context`` builds the context the client will use; it is built once, here, in the background,
     and handed to the client (:meth:`tls_context`), since loading a trust store takes as long as a round
-    trip. When building it fails, the client builds its own and reports the error.
+    trip. It must never ask for anything (a client key's passphrase): when building it fails, the client
+    builds its own, asks, and reports any error. ``timeout`` bounds each connection, as the client's
+    connect timeout does.
     """
 
     def __init__(
         self, url: str, count: int, *, tls_context: Callable[[], ssl.SSLContext], timeout: float
     ) -> None:
-        # ``timeout``: for each connection, as the client's connect timeout.
-        parts = urlsplit(url)
-        self.scheme = parts.scheme
-        self.host = (parts.hostname or "").lower()
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.scheme, self.host, self.port = _origin(url)
         self._make_context = tls_context
         self._timeout = timeout
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._context: ssl.SSLContext | None = None
         self._context_ready = threading.Event()
         self._ready: list[tuple[float, socket.socket]] = []
         self._pending = 0
-        self._changed = threading.Condition(self._lock)
+        self._timed_out = False  # an attempt ran out of time: a fresh one would wait as long again
         self._closed = False
-        if self.scheme not in ("http", "https") or not self.host.isascii() or count < 1:
+        if not self.host or count < 1:
             self._context_ready.set()
             return
         if self.scheme == "http":
             self._context_ready.set()
         self._pending = count
-        threading.Thread(
-            target=self._open, args=(count,), name="publish-plugins-connect", daemon=True
-        ).start()
+        self._start(lambda: self._open(count), count)
 
     def tls_context(self) -> ssl.SSLContext | None:
         """The context built in the background (waiting for it if it is being built), or None."""
@@ -71,10 +70,10 @@ class EarlyConnections:
 
     def take(self, host: str, port: int, timeout: float | None) -> socket.socket | None:
         """A ready connection to ``host:port``, waiting up to ``timeout`` for one still being opened; None
-        when there is none (another origin, all taken, failed, closed by the server or too old).
+        when there is none (another origin, all taken, refused, closed by the server or too old).
 
-        Raise TimeoutError when one is still being opened after ``timeout``: a fresh attempt would only
-        wait as long again.
+        Raise TimeoutError when one is still being opened after ``timeout``, or when an attempt ran out of
+        time: a fresh attempt would only wait as long again.
         """
         if (host.lower(), port) != (self.host, self.port):
             return None
@@ -86,7 +85,11 @@ class EarlyConnections:
                     if time.monotonic() - opened < _MAX_AGE and _still_open(sock):
                         return sock
                     sock.close()  # the server closed it (or will soon): a fresh one is better
-                if self._pending == 0 or self._closed:
+                if self._closed:
+                    return None
+                if self._pending == 0:
+                    if self._timed_out:
+                        raise TimeoutError("connecting timed out")
                     return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -102,31 +105,42 @@ class EarlyConnections:
         for _opened, sock in ready:
             sock.close()
 
+    def _start(self, target: Callable[[], None], attempts: int) -> None:
+        """``target`` in a daemon thread; a thread that cannot start counts as ``attempts`` failures."""
+        try:
+            threading.Thread(target=target, name="publish-plugins-connect", daemon=True).start()
+        except RuntimeError:  # no more threads: the client connects itself
+            self._done([None] * attempts)
+
     def _open(self, count: int) -> None:
-        context: ssl.SSLContext | None = None
-        if self.scheme == "https":
-            try:
-                context = self._make_context()
-                context.set_alpn_protocols(["http/1.1"])  # what httpcore offers for HTTP/1.1
-            except Exception:  # the client builds it again and reports the problem
-                context = None
-            with self._lock:
-                self._context = context
+        try:
+            context = self._context_for_https() if self.scheme == "https" else None
+        finally:
             self._context_ready.set()
-            if context is None:
-                self._done([None] * count)
-                return
-        if count == 1:
-            self._done([self._connect(context)])
+        if self.scheme == "https" and context is None:
+            self._done([None] * count)
             return
         # The others in threads of their own: the round trips overlap.
-        others = [
-            threading.Thread(target=lambda: self._done([self._connect(context)]), daemon=True)
-            for _ in range(count - 1)
-        ]
-        for thread in others:
-            thread.start()
-        self._done([self._connect(context)])
+        for _ in range(count - 1):
+            self._start(lambda: self._attempt(context), 1)
+        self._attempt(context)
+
+    def _context_for_https(self) -> ssl.SSLContext | None:
+        try:
+            context = self._make_context()
+            context.set_alpn_protocols(["http/1.1"])  # what httpcore offers for HTTP/1.1
+        except Exception:  # the client builds it again and reports the problem
+            return None
+        with self._lock:
+            self._context = context
+        return context
+
+    def _attempt(self, context: ssl.SSLContext | None) -> None:
+        sock: socket.socket | None = None
+        try:
+            sock = self._connect(context)
+        finally:  # whatever happens, the attempt is over: nobody waits for it any more
+            self._done([sock])
 
     def _connect(self, context: ssl.SSLContext | None) -> socket.socket | None:
         sock: socket.socket | None = None
@@ -136,10 +150,14 @@ class EarlyConnections:
             if context is not None:
                 sock = context.wrap_socket(sock, server_hostname=self.host)
             return sock
-        except (OSError, ValueError):
-            if sock is not None:
-                sock.close()
-            return None
+        except TimeoutError:
+            with self._lock:
+                self._timed_out = True
+        except Exception:  # noqa: S110 - whatever it was, the client connects itself and reports it
+            pass
+        if sock is not None:
+            sock.close()
+        return None
 
     def _done(self, socks: Iterable[socket.socket | None]) -> None:
         with self._changed:
@@ -152,6 +170,36 @@ class EarlyConnections:
                 else:
                     self._ready.append((time.monotonic(), sock))
             self._changed.notify_all()
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of ``url``; an empty host when early connections are not made for it: a
+    scheme other than http(s), or a host the standard library and httpx might read differently (only
+    DNS names of ASCII letters, digits and hyphens, canonical IPv4 and IPv6 addresses are taken)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "", "", 0
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not _plain_host(host):
+        return scheme, "", 0
+    return scheme, host, port or (443 if scheme == "https" else 80)
+
+
+def _plain_host(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return (
+            all(_LABEL.fullmatch(label) for label in labels)
+            and not labels[-1].isdigit()  # "010.010.010.010", "2130706433": numbers, not names
+        )
+    return address.version == 6 or str(address) == host
+
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def _still_open(sock: socket.socket) -> bool:
@@ -203,6 +251,10 @@ def install(transport: object, early: EarlyConnections, context: ssl.SSLContext 
     class ReadyStream(SyncStream):
         """An early connection; its TLS handshake, if any, is done already with the transport's context."""
 
+        def __init__(self, sock: socket.socket, reconnect: Callable[[], httpcore.NetworkStream]) -> None:
+            super().__init__(sock)
+            self._reconnect = reconnect
+
         def start_tls(
             self,
             ssl_context: ssl.SSLContext,
@@ -210,12 +262,13 @@ def install(transport: object, early: EarlyConnections, context: ssl.SSLContext 
             timeout: float | None = None,
         ) -> Any:
             sock = self.get_extra_info("socket")
-            if isinstance(sock, ssl.SSLSocket):
-                if ssl_context is context and server_hostname in (None, early.host):
-                    return self
-                self.close()  # not the handshake this connection needs: never send on it
-                raise httpcore.ConnectError("an early connection does not fit this request")
-            return super().start_tls(ssl_context, server_hostname, timeout)
+            if not isinstance(sock, ssl.SSLSocket):
+                return super().start_tls(ssl_context, server_hostname, timeout)
+            if ssl_context is context and (server_hostname or early.host).lower() == early.host:
+                return self
+            # Not the handshake this request needs: never send on it; connect as the client would have.
+            self.close()
+            return self._reconnect().start_tls(ssl_context, server_hostname, timeout)
 
     class EarlyBackend(httpcore.NetworkBackend):
         def __init__(self, backend: httpcore.NetworkBackend) -> None:
@@ -229,13 +282,23 @@ def install(transport: object, early: EarlyConnections, context: ssl.SSLContext 
             local_address: str | None = None,
             socket_options: Iterable[Any] | None = None,
         ) -> httpcore.NetworkStream:
+            def connect(seconds: float | None) -> httpcore.NetworkStream:
+                return self._backend.connect_tcp(host, port, seconds, local_address, socket_options)
+
+            if local_address or socket_options:
+                return connect(timeout)
+            started = time.monotonic()
             try:
-                sock = None if local_address or socket_options else early.take(host, port, timeout)
+                sock = early.take(host, port, timeout)
             except TimeoutError:
                 raise httpcore.ConnectTimeout("timed out") from None
+            # What the wait left of the connect timeout: the client's limit holds for both together.
+            left = None if timeout is None else timeout - (time.monotonic() - started)
             if sock is not None:
-                return ReadyStream(sock)
-            return self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+                return ReadyStream(sock, lambda: connect(left))
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout("timed out")
+            return connect(left)
 
         def connect_unix_socket(
             self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None

@@ -146,19 +146,34 @@ class DigestPrefetch:
 
 
 class _ShorterSwitchInterval:
-    """The interpreter's switch interval at most _PREFETCH_SWITCH_INTERVAL until :meth:`restore` (once)."""
+    """The interpreter's switch interval at most _PREFETCH_SWITCH_INTERVAL until :meth:`restore` (once).
+
+    Runs may overlap (a host publishing from two threads): the first one in saves the interval, the last
+    one out puts it back, unless someone else has changed it meanwhile.
+    """
+
+    _users = 0
+    _saved = 0.0
+    _lock = threading.Lock()
 
     def __init__(self) -> None:
-        self._previous = sys.getswitchinterval()
-        self._lock = threading.Lock()
         self._restored = False
-        sys.setswitchinterval(min(self._previous, _PREFETCH_SWITCH_INTERVAL))
+        with self._lock:
+            if _ShorterSwitchInterval._users == 0:
+                _ShorterSwitchInterval._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved, _PREFETCH_SWITCH_INTERVAL))
+            _ShorterSwitchInterval._users += 1
 
     def restore(self) -> None:
         with self._lock:
-            if not self._restored:
-                self._restored = True
-                sys.setswitchinterval(self._previous)
+            if self._restored:
+                return
+            self._restored = True
+            _ShorterSwitchInterval._users -= 1
+            if _ShorterSwitchInterval._users == 0 and sys.getswitchinterval() == min(
+                self._saved, _PREFETCH_SWITCH_INTERVAL
+            ):
+                sys.setswitchinterval(self._saved)
 
 
 def _worth_prefetching(path: Path) -> bool:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import ssl
 import sys
 import threading
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ._bounded import install_deadlines
 from ._early_connections import EarlyConnections
 from ._early_connections import install as install_early
 from ._httpx import httpx
+from ._proxies import environment_proxies, proxy_for
 from ._tls_context import tls_context
 from ._version import __version__
 from .errors import UsageError
@@ -32,8 +32,9 @@ def make_client(
 ) -> httpx.Client:
     """A client shared by the index check and the uploads, so connections are reused.
 
-    ``early``: connections to the index opened while the run started; the client starts with them, and
-    with their TLS context (built in the background), unless it goes through a proxy.
+    Every request goes through the proxy the environment (or the system) names for it, or direct
+    (:mod:`._proxies`). ``early``: connections to the index opened while the run started; the client
+    starts with them, and with their TLS context (built in the background).
     """
     for path in (repository.ca_cert, repository.client_cert, repository.client_key):
         if path and not Path(path).is_file():
@@ -41,46 +42,50 @@ def make_client(
     timeout = httpx.Timeout(repository.timeout, connect=min(repository.timeout, 30.0))
     size = max(connections, 1) + 4
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    # A proxy from the environment gets its transport from httpx, built now with our TLS settings.
-    proxied = any(key in ("http", "https", "all") for key in urllib.request.getproxies())
-    if proxied:
-        early = None
     early_context = early.tls_context() if early is not None else None
-    client = httpx.Client(
-        verify=tls_context(repository) if proxied else True,
-        transport=_TransportByScheme(lambda: early_context or tls_context(repository), limits, early),
+    return httpx.Client(
+        transport=_Routing(
+            lambda: early_context or tls_context(repository), limits, early, proxies=environment_proxies()
+        ),
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        trust_env=False,  # proxies: the transport routes each request itself (above)
     )
-    # The proxies' transports are httpx's own: they honour a whole request's deadline too.
-    for mounted in getattr(client, "_mounts", {}).values():
-        install_deadlines(mounted)
-    return client
 
 
-class _TransportByScheme(httpx.BaseTransport):
-    """Plain-HTTP requests go through a transport without a trust store; the TLS one is built on the first
-    https request, because loading the system's and certifi's certificates is most of a re-run's set-up
-    time against a local index."""
+class _Routing(httpx.BaseTransport):
+    """Each request to its transport: through its proxy, or direct; plain HTTP without a trust store.
+
+    The TLS context is built on the first request that needs it (https, or an https proxy), because
+    loading the system's and certifi's certificates is most of a re-run's set-up time against a local
+    index. Every transport honours a whole request's deadline (:func:`install_deadlines`).
+    """
 
     def __init__(
         self,
         tls_context: Callable[[], ssl.SSLContext],
         limits: httpx.Limits,
         early: EarlyConnections | None = None,
+        *,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         self._tls_context = tls_context
         self._limits = limits
         self._early = early
+        self._proxies = dict(proxies or {})
         self._plain = httpx.HTTPTransport(verify=False, limits=limits)
         if early is not None and early.scheme == "http":
             install_early(self._plain, early, None)
         install_deadlines(self._plain)
         self._tls: httpx.HTTPTransport | None = None
+        self._proxied: dict[tuple[str, str], httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = proxy_for(str(request.url), self._proxies) if self._proxies else None
+        if proxy is not None:
+            return self._through(proxy, request.url.scheme).handle_request(request)
         if request.url.scheme == "http":
             return self._plain.handle_request(request)
         return self._tls_transport().handle_request(request)
@@ -95,10 +100,24 @@ class _TransportByScheme(httpx.BaseTransport):
                 install_deadlines(self._tls)
             return self._tls
 
+    def _through(self, proxy: str, scheme: str) -> httpx.HTTPTransport:
+        with self._lock:
+            transport = self._proxied.get((proxy, scheme))
+            if transport is None:
+                # TLS to the index through the proxy's tunnel, or to an https proxy, with the run's settings.
+                tls = scheme == "https" or proxy.lower().startswith("https://")
+                verify: ssl.SSLContext | bool = self._tls_context() if tls else False
+                transport = httpx.HTTPTransport(verify=verify, limits=self._limits, proxy=proxy)
+                install_deadlines(transport)
+                self._proxied[(proxy, scheme)] = transport
+            return transport
+
     def close(self) -> None:
         self._plain.close()
         if self._tls is not None:
             self._tls.close()
+        for transport in self._proxied.values():
+            transport.close()
 
 
 def basic_auth(repository: Repository) -> httpx.Auth | None:

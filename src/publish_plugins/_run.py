@@ -213,9 +213,9 @@ class _Run:
         # In upload order, so the first upload's digest is the first one ready.
         order = sorted(selection.files, key=lambda path: _upload_order(path.name))
         self.prefetch = DigestPrefetch(order, ["sha256"])
-        # And connect to the index meanwhile: no request goes out before the files are read and checked.
-        self.early = _early_connections(self.repository, selection.files)
         try:
+            # And connect to the index meanwhile: no request goes out before the files are read and checked.
+            self.early = _early_connections(self.repository, selection.files)
             _load_stack()
             self._check_and_upload(self._read_all(selection.files))
         finally:
@@ -595,18 +595,23 @@ def _upload_order(filename: str) -> tuple[bool, str]:
 
 def _early_connections(repository: Repository, files: Sequence[Path]) -> EarlyConnections | None:
     """Connections to the origin the check reads first (see :func:`early_target`), opened in the
-    background; none through a proxy (the client would not use them) or with nothing to publish."""
-    import os
-
+    background; none to an origin behind a proxy (the client goes through it) or with nothing to publish."""
     target = early_target(repository, files)
-    if target is None or any(os.environ.get(name) for name in _PROXY_VARIABLES):
+    if target is None:
+        return None
+    from ._proxies import environment_proxies, proxy_for
+
+    url, count = target
+    if proxy_for(url, environment_proxies()) is not None:
         return None
     from ._early_connections import EarlyConnections
     from ._tls_context import tls_context
 
-    url, count = target
     return EarlyConnections(
-        url, count, tls_context=lambda: tls_context(repository), timeout=min(repository.timeout, 30.0)
+        url,
+        count,
+        tls_context=lambda: tls_context(repository, ask=False),
+        timeout=min(repository.timeout, 30.0),
     )
 
 
@@ -628,11 +633,8 @@ def early_target(repository: Repository, files: Sequence[Path]) -> tuple[str, in
     return url, min(len(projects) + (url not in KNOWN_SIMPLE_ROOTS), _MAX_EARLY_CONNECTIONS)
 
 
-# As the index check reads at most 8 pages at once; proxies as httpx reads them from the environment.
+# As the index check reads at most 8 pages at once.
 _MAX_EARLY_CONNECTIONS = 8
-_PROXY_VARIABLES = tuple(
-    name for scheme in ("http", "https", "all") for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
-)
 
 
 def _load_stack() -> None:

@@ -8,11 +8,16 @@ import ssl
 from .errors import UsageError
 from .options import Repository
 
-__all__ = ["tls_context"]
+__all__ = ["PassphraseNeeded", "tls_context"]
 
 
-def tls_context(repository: Repository) -> ssl.SSLContext:
-    """The TLS settings of the repository: trust store (or --ca-cert, or none), client certificate."""
+def tls_context(repository: Repository, *, ask: bool = True) -> ssl.SSLContext:
+    """The TLS settings of the repository: trust store (or --ca-cert, or none), client certificate.
+
+    ``ask=False``: never ask for a client key's passphrase (OpenSSL would, on the terminal): an encrypted
+    key raises :class:`PassphraseNeeded` instead. Built in the background, the context must not prompt:
+    the run builds it again, and asks, where it reports errors.
+    """
     try:
         if not repository.verify:
             # Not verifying the server is no reason to withhold a client certificate it may require.
@@ -28,8 +33,18 @@ def tls_context(repository: Repository) -> ssl.SSLContext:
             context = ssl.create_default_context()
             context.load_verify_locations(cafile=certifi.where())
         if repository.client_cert:
-            context.load_cert_chain(repository.client_cert, repository.client_key)
+            context.load_cert_chain(
+                repository.client_cert, repository.client_key, password=None if ask else _never_ask
+            )
     except (ssl.SSLError, OSError) as exc:
         which = repository.client_cert or repository.ca_cert
         raise UsageError(f"{which}: not a usable certificate ({exc.strerror or exc})") from None
     return context
+
+
+class PassphraseNeeded(Exception):
+    """The client key is encrypted, and asking for its passphrase was not allowed."""
+
+
+def _never_ask() -> str:
+    raise PassphraseNeeded

@@ -27,11 +27,13 @@ class FileChangedError(Exception):
 class UploadBody:
     """A ``multipart/form-data`` body with a known length, read from disk in chunks.
 
-    The fields come first, then the file, then its digests (``digests``, the form's ``<algorithm>_digest``
-    fields). The digests follow the file so that the first byte need not wait for a whole pass over a large
-    file: while the file streams, the run's background hashing finishes (a 512 MiB wheel on loopback: 0.35 s
-    less). Their length is fixed (hex), so the body's length is known before they are. Indexes parse the
-    whole form before they look at it (pypiserver, devpi, Warehouse: tested with the first two).
+    The fields come first, then the file's digests (``digests``, the form's ``<algorithm>_digest``
+    fields) when they are known already (a re-run, a small or already hashed file: the order twine and uv
+    send), then the file. Otherwise the digests follow the file, so that the first byte need not wait for
+    a whole pass over a large file: while the file streams, the run's background hashing finishes (a 512
+    MiB wheel on loopback: 0.35 s less). Their length is fixed (hex), so the body's length is known before
+    they are. Indexes parse the whole form before they look at it (Warehouse reads ``request.POST``;
+    pypiserver and devpi are tested).
 
     The file part is hashed while it streams; if that differs from the file's digest taken for the run (the
     one the form then carries), the generator raises before the last byte of the file, so the server never
@@ -53,10 +55,19 @@ class UploadBody:
         self.boundary = f"publish-plugins-{secrets.token_hex(16)}"
         self._on_progress = on_progress
         self._digests = tuple(digests)
-        self._head = b"".join(self._field(name, value) for name, value in fields) + self._file_header()
+        known = dist.known_digests(self._digests)
+        self.digests_first = len(known) == len(self._digests)
+        leading = [(f"{name}_digest", known[name]) for name in self._digests] if self.digests_first else []
+        self._head = (
+            b"".join(self._field(name, value) for name, value in [*fields, *leading]) + self._file_header()
+        )
         self._tail = f"\r\n--{self.boundary}--\r\n".encode()
         # The same length as the digests' fields will have: hex digests have a fixed length.
-        self._trailer_length = len(self._trailer({name: "0" * _hex_length(name) for name in self._digests}))
+        self._trailer_length = (
+            0
+            if self.digests_first
+            else len(self._trailer({name: "0" * _hex_length(name) for name in self._digests}))
+        )
 
     @property
     def content_type(self) -> str:
@@ -115,7 +126,7 @@ class UploadBody:
         self._check_cancelled()
         # Hex digests of the file's own hashing: as long as the Content-Length promised (h11 refuses a body
         # that is not).
-        yield self._trailer(digests) + self._tail
+        yield (b"" if self.digests_first else self._trailer(digests)) + self._tail
 
     def _checked_digests(self, hashers: dict[str, Hasher]) -> dict[str, str]:
         """The file's digests as the run took them (waiting for the background hashing, if it is still at

@@ -99,7 +99,7 @@ def _host_problem(host_port: str) -> str | None:
     if not host:
         return "has no host name"
     # Never quote the port: in "https://user:token/..." (the '@' forgotten) it is the token.
-    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+    if port and (not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536):
         return "the port after ':' is not a number from 1 to 65535"
     return None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.bad_dists import CASES
-from tests.support.commands import Ran, creds, run_safe_publish
+from tests.support.commands import SAFE_PUBLISH, Ran, creds, run_safe_publish
 from tests.support.dists import DistFactory
 from tests.support.index_state import stored
 from tests.support.servers import Index, PypiServer
@@ -84,6 +84,30 @@ def test_the_console_script_runs_exit_hooks_and_flushes_before_its_prompt_exit(
     assert again.returncode == 3, again.stderr
     assert again.stdout.splitlines()[-1] == "exit hook ran"
     assert "conflict" in again.stderr
+
+
+def test_a_run_with_stdout_closed_exits_with_its_own_code(
+    pypiserver: PypiServer, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """Started with standard output closed (``>&-``), Python has no sys.stdout: the prompt exit must not
+    trip over it (it used to end a good run with a traceback and exit 1)."""
+    import os
+
+    files = dists.release(unique_name, "1.0")
+    argv = [str(SAFE_PUBLISH), *creds(pypiserver), "--dry-run", *map(str, files)]
+    result = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "dry run: 2 to upload, 0 skipped"
 
 
 def test_publish_rerun_conflict_cycle(

@@ -7,7 +7,7 @@ import ssl
 
 from tests.support.servers import PypiServer
 
-from publish_plugins._http_client import USER_AGENT, _TransportByScheme
+from publish_plugins._http_client import USER_AGENT, _Routing
 from publish_plugins._httpx import httpx
 
 
@@ -20,7 +20,7 @@ def test_plain_http_never_builds_the_tls_context(pypiserver: PypiServer) -> None
         built.append(ssl.create_default_context())
         return built[-1]
 
-    transport = _TransportByScheme(tls_context, httpx.Limits(max_connections=2))
+    transport = _Routing(tls_context, httpx.Limits(max_connections=2))
     with httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT}) as client:
         response = client.get(f"{pypiserver.url}simple/")
         assert response.status_code == 200

@@ -8,6 +8,9 @@ whole run over TLS (``--ca-cert``) publishes and re-runs as over plain HTTP.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -157,13 +160,23 @@ def test_bad_input_opens_connections_but_sends_no_request(
     assert tls_proxy.upload_bytes == 0
 
 
-@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("HTTPS_PROXY", "https://example.invalid/legacy/"),
+        ("https_proxy", "https://example.invalid/legacy/"),
+        ("http_proxy", "http://example.invalid/legacy/"),
+        ("ALL_PROXY", "https://example.invalid/legacy/"),
+    ],
+)
 def test_no_early_connection_where_a_proxy_is_configured(
-    variable: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    variable: str, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(variable, "http://proxy.example.invalid:3128")
     wheel = tmp_path / "a-1.0-py3-none-any.whl"
-    assert _early_connections(Repository("https://example.invalid/legacy/", check_url=None), [wheel]) is None
+    assert _early_connections(Repository(url), [wheel]) is None
 
 
 def test_one_early_connection_per_project_and_one_for_the_root(tmp_path: Path) -> None:
@@ -192,5 +205,177 @@ def test_a_refused_early_connection_leaves_the_client_to_connect(tmp_path: Path)
     try:
         assert early.take("127.0.0.1", 9, 5.0) is None
         assert early.take("other.example", 9, 5.0) is None  # another origin: never
+    finally:
+        early.close()
+
+
+# ---- what the review found (each failed before its fix) -------------------------------------------------
+
+
+def test_requests_go_through_the_proxy_the_environment_names(
+    pypiserver: PypiServer,
+    fault_proxy: Callable[..., FaultProxy],
+    *,
+    dists: DistFactory,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    """HTTP_PROXY is honoured (the client used to connect direct whatever the environment said): the
+    relay stands for a company proxy, and every request of the run, the check and the uploads, goes
+    through it; no early connection goes to the index itself."""
+    forward = fault_proxy(pypiserver.url)
+    files = dists.release(unique_name, "1.0")
+    index = fault_proxy(pypiserver.url)  # the index's own address: a proxied run never touches it
+
+    result = run_main(
+        [*creds(pypiserver, index.url), *map(str, files)], cwd=tmp_path, env={"HTTP_PROXY": forward.url}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(forward.posts) == len(files)
+    assert any(record.path.endswith(f"/simple/{unique_name}/") for record in forward.snapshot())
+    assert index.connections == 0
+
+
+def test_no_proxy_sends_the_index_direct(
+    pypiserver: PypiServer, fault_proxy: Callable[..., FaultProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forward = fault_proxy(pypiserver.url)
+    monkeypatch.setenv("HTTP_PROXY", forward.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    index = fault_proxy(pypiserver.url)
+    repository = Repository(index.url)
+    early = _early_connections(repository, [Path("a-1.0-py3-none-any.whl")])
+    assert early is not None  # direct: worth connecting early
+    try:
+        assert _get_root(repository, early) == 200
+    finally:
+        early.close()
+    assert forward.connections == 0
+    assert index.connections == 2  # opened early: the project page's and the root's; one was used
+    assert [record.path for record in index.snapshot()] == ["/simple/"]
+
+
+def test_an_encrypted_client_key_is_never_asked_for_in_the_background(tmp_path: Path) -> None:
+    """OpenSSL would ask for the passphrase on the terminal, from the background thread and then again
+    from the run's: the background build refuses instead, and only the run asks (once)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from publish_plugins._tls_context import PassphraseNeeded
+
+    ca = make_ca(tmp_path / "ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    encrypted = tmp_path / "client.key"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+    repository = Repository(
+        "https://127.0.0.1:9/", client_cert=str(ca.server_cert), client_key=str(encrypted)
+    )
+    with pytest.raises(PassphraseNeeded):
+        tls_context(repository, ask=False)
+    early = _early_connections(repository, [Path("a-1.0-py3-none-any.whl")])
+    assert early is not None
+    try:
+        assert early.tls_context() is None  # not built: the run builds it (and asks) itself
+        assert early.take("127.0.0.1", 9, 5.0) is None
+    finally:
+        early.close()
+
+
+def test_an_early_attempt_that_timed_out_is_not_waited_for_twice() -> None:
+    """A connection that cannot be made in time: the client is told at once that connecting timed out,
+    instead of waiting a second full timeout of its own."""
+    with _full_backlog() as port:
+        early = EarlyConnections(
+            f"http://127.0.0.1:{port}/", 1, tls_context=lambda: pytest.fail("no TLS"), timeout=0.5
+        )
+        try:
+            with early._changed:  # the test looks inside: wait (bounded) until the attempt is over
+                early._changed.wait_for(lambda: early._pending == 0, timeout=30)
+            assert early._timed_out
+            with pytest.raises(TimeoutError):
+                early.take("127.0.0.1", port, 30.0)
+        finally:
+            early.close()
+
+
+@contextlib.contextmanager
+def _full_backlog() -> Iterator[int]:
+    """A port of 127.0.0.1 whose accept queue is full: a further connection attempt gets no answer."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def test_an_ipv6_address_in_capitals_over_tls_uses_its_early_connection(
+    pypiserver: PypiServer, fault_proxy: Callable[..., FaultProxy], test_ca: TestCA
+) -> None:
+    """httpx keeps an IPv6 address's case; the early handshake's name is compared without it (it used to
+    fail the request)."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    proxy = fault_proxy(pypiserver.url, tls=test_ca.server_context())
+    repository = Repository(f"https://[::FFFF:127.0.0.1]:{proxy.port}/", verify=False)
+    for early in _early(repository, 1):
+        assert early.host == "::ffff:127.0.0.1"
+        assert _get_root(repository, early) == 200
+    assert proxy.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://pypi.example.org/", "pypi.example.org"),
+        ("https://PyPI.Example.org:8443/", "pypi.example.org"),
+        ("http://127.0.0.1:8080/", "127.0.0.1"),
+        ("http://[::1]:8080/", "::1"),
+        ("https://010.010.010.010/", ""),  # octal to getaddrinfo, refused by httpx: never connected
+        ("https://2130706433/", ""),  # 127.0.0.1 as one number
+        ("https://0x7f.1/", ""),
+        ("https://bücher.example/", ""),  # IDNA: left to httpx
+        ("http://127.0.0.1:\u0669/", ""),  # a non-ASCII digit as the port
+        ("ftp://files.example/", ""),
+    ],
+)
+def test_early_connections_go_only_to_hosts_read_alike_by_every_parser(url: str, host: str) -> None:
+    early = EarlyConnections(url, 1, tls_context=ssl.create_default_context, timeout=0.5)
+    try:
+        assert early.host == host
+        if not host:
+            assert early._pending == 0  # nothing was started
+    finally:
+        early.close()
+
+
+def test_a_connect_thread_that_fails_unexpectedly_leaves_no_one_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> socket.socket:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(socket, "create_connection", broken)
+    early = EarlyConnections("http://127.0.0.1:9/", 2, tls_context=ssl.create_default_context, timeout=5.0)
+    try:
+        assert early.take("127.0.0.1", 9, 30.0) is None  # not a TimeoutError after 30 s
     finally:
         early.close()

@@ -144,3 +144,20 @@ def test_prefetch_shortens_the_switch_interval_only_while_it_hashes(
         assert sys.getswitchinterval() == 0.002
     finally:
         sys.setswitchinterval(previous)
+
+
+def test_overlapping_runs_put_the_switch_interval_back_once_both_are_done(tmp_path: Path) -> None:
+    """Two runs at once (a host publishing from two threads): the second must not save the first one's
+    short interval as "the interval" and leave it behind."""
+    import sys
+
+    previous = sys.getswitchinterval()
+    large = tmp_path / "a.whl"
+    large.write_bytes(os.urandom(2 * 1024 * 1024))
+    first = DigestPrefetch([large], ["sha256"])
+    second = DigestPrefetch([large], ["sha256"])
+    first.close()
+    second.close()
+    for prefetch in (first, second):
+        prefetch._pool.shutdown(wait=True)  # the restore tasks have run too
+    assert sys.getswitchinterval() == previous

@@ -71,6 +71,10 @@ def test_usable_urls_pass(url: str) -> None:
         ("http://host.example:abc/", "port after ':' is not a number"),
         ("http://host.example:0/", "port after ':' is not a number"),
         ("http://host.example:99999/", "port after ':' is not a number"),
+        (
+            "http://host.example:\u0669/",
+            "port after ':' is not a number",
+        ),  # Arabic-Indic nine: a digit, not ASCII
         ("https://alice:p@ss/word@host.example/", "has '@' after the host"),
         ("https://us@er:pass@host.example/", "must be percent-encoded"),
         ("https://al[ice:pass@host.example/", "must be percent-encoded"),

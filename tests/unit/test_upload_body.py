@@ -32,7 +32,9 @@ def _name(part: Message) -> str:
 
 def test_the_digest_follows_the_file_and_the_fields_precede_it(tmp_path: Path) -> None:
     dist = read_distribution(make_wheel(tmp_path, "tiny-demo", "1.0", payload=os.urandom(300_000)))
-    parts = _parts(UploadBody(dist, upload_form_fields(dist)))
+    body = UploadBody(dist, upload_form_fields(dist))  # not hashed yet: the digest follows the file
+    assert not body.digests_first
+    parts = _parts(body)
     names = [_name(part) for part in parts]
     assert names[:4] == [":action", "protocol_version", "name", "version"]  # devpi reads these first
     assert names[-2:] == ["content", "sha256_digest"]
@@ -57,16 +59,25 @@ def test_the_first_bytes_leave_before_the_file_is_hashed(tmp_path: Path) -> None
     assert f'name="sha256_digest"\r\n\r\n{dist.known_sha256()}\r\n'.encode() in rest
 
 
-def test_the_digest_of_the_background_hashing_is_the_one_sent(tmp_path: Path) -> None:
+def test_a_digest_known_already_goes_before_the_file(tmp_path: Path) -> None:
+    """A re-run's or a small file's digest is known before the upload: it goes where twine and uv put it,
+    before the file; only a digest still being computed follows the file."""
     path = make_wheel(tmp_path, "tiny-demo", "1.0", payload=os.urandom(3_000_000))
     prefetch = DigestPrefetch([path], ["sha256"])
     try:
         dist = read_distribution(path)
         dist.prefetched = prefetch.result(path)
-        parts = _parts(UploadBody(dist, upload_form_fields(dist)))
+        assert dist.prefetched is not None
+        dist.prefetched.result(timeout=10)  # the background hashing is done
+        body = UploadBody(dist, upload_form_fields(dist))
+        parts = _parts(body)
     finally:
         prefetch.close()
-    assert parts[-1].get_payload(decode=True) == hashlib.sha256(path.read_bytes()).hexdigest().encode()
+    assert body.digests_first
+    names = [_name(part) for part in parts]
+    assert names[-2:] == ["sha256_digest", "content"]
+    assert parts[-2].get_payload(decode=True) == hashlib.sha256(path.read_bytes()).hexdigest().encode()
+    assert parts[-1].get_payload(decode=True) == path.read_bytes()
 
 
 def test_a_file_changed_after_hashing_is_cut_off_before_its_last_byte(tmp_path: Path) -> None:
@@ -77,6 +88,7 @@ def test_a_file_changed_after_hashing_is_cut_off_before_its_last_byte(tmp_path: 
     data[-30] ^= 0xFF  # same length, other bytes
     path.write_bytes(bytes(data))
     body = UploadBody(dist, upload_form_fields(dist))
+    assert body.digests_first  # hashed before: the digest went first, the run's, not the changed file's
     sent = bytearray()
 
     def send_all() -> None:
@@ -86,7 +98,7 @@ def test_a_file_changed_after_hashing_is_cut_off_before_its_last_byte(tmp_path: 
     with pytest.raises(FileChangedError, match="changed while it was being uploaded"):
         send_all()
     assert bytes(data) not in bytes(sent)  # the server never got the whole file
-    assert b"_digest" not in sent
+    assert len(sent) < body.length
 
 
 def test_an_empty_form_part_list_still_makes_a_valid_body(tmp_path: Path) -> None:

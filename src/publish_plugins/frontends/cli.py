@@ -229,6 +229,8 @@ def console_main() -> NoReturn:
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the stream closed (or by pythonw)
+            continue
         with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say there
             stream.flush()
     os._exit(code)
