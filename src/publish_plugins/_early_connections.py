@@ -4,8 +4,9 @@ A re-run spends its first 0.2-0.3 s importing httpx and packaging and reading th
 it connect to the index, which costs one round trip (two with TLS) before the first request can go out.
 Opening the connections in the background from the start hides those round trips (at 40 ms + TLS: 80 ms of
 a 0.4 s run). The run's HTTP client takes them on its first connections to that origin
-(:func:`install`); a connection that is not ready, failed or went stale is simply not used, and the client
-connects as it would have anyway, so any error it reports is its own.
+(:func:`install`), waiting for one still being opened within its own connect timeout; one that failed or
+went stale is dropped and the client connects as it would have anyway, so any error it reports is its
+own. None is opened to an origin behind a proxy.
 
 Nothing is sent on these connections before the run's first request: no byte of a request leaves before
 the files are read and checked. The TLS handshake uses the very context the client then uses (the same
@@ -21,14 +22,58 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["EarlyConnections", "install"]
+from .options import Repository
+
+__all__ = ["EarlyConnections", "early_target", "install", "open_for_run"]
 
 # A connection older than this is not used: a server may close an idle connection at any time after.
 _MAX_AGE = 10.0
+
+
+def open_for_run(repository: Repository, files: Sequence[Path]) -> EarlyConnections | None:
+    """Connections to the origin the check reads first (see :func:`early_target`), opened in the
+    background; none to an origin behind a proxy (the client goes through it) or with nothing to publish."""
+    target = early_target(repository, files)
+    if target is None:
+        return None
+    from ._proxies import environment_proxies, proxy_for
+
+    url, count = target
+    if proxy_for(url, environment_proxies()) is not None:
+        return None
+    from ._tls_context import tls_context
+
+    return EarlyConnections(
+        url,
+        count,
+        tls_context=lambda: tls_context(repository, ask=False),
+        timeout=min(repository.timeout, 30.0),
+    )
+
+
+def early_target(repository: Repository, files: Sequence[Path]) -> tuple[str, int] | None:
+    """Where the index check reads first, and how many pages it reads there at once: each project's (told
+    apart by file name: the archives are not read yet) and the root's, unless the root is known."""
+    from ._urls import KNOWN_SIMPLE_ROOTS, first_read_url
+
+    if not files:
+        return None
+    url = first_read_url(repository.check_url, repository.upload_url)
+    names = (
+        path.name.split("-", 1)[0] if path.name.endswith(".whl") else path.name.rsplit("-", 1)[0]
+        for path in files
+    )
+    projects = {re.sub(r"[-_.]+", "-", name).lower() for name in names}
+    return url, min(len(projects) + (url not in KNOWN_SIMPLE_ROOTS), _MAX_EARLY_CONNECTIONS)
+
+
+# As many as the index check reads pages at once (_index_check._MAX_CHECK_WORKERS, which loads httpx).
+_MAX_EARLY_CONNECTIONS = 8
 
 
 class EarlyConnections:

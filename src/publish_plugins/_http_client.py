@@ -14,6 +14,7 @@ from ._early_connections import install as install_early
 from ._httpx import httpx
 from ._proxies import environment_proxies, proxy_for
 from ._tls_context import tls_context
+from ._urls import redact_text
 from ._version import __version__
 from .errors import UsageError
 from .options import Repository
@@ -85,7 +86,11 @@ class _Routing(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         proxy = proxy_for(str(request.url), self._proxies) if self._proxies else None
         if proxy is not None:
-            return self._through(proxy, request.url.scheme).handle_request(request)
+            try:
+                return self._through(proxy, request.url.scheme).handle_request(request)
+            except httpx.TransportError as exc:
+                # A misconfigured proxy is the usual cause: the message names it (without its password).
+                raise type(exc)(f"{exc} (through the proxy {redact_text(proxy)})", request=request) from None
         if request.url.scheme == "http":
             return self._plain.handle_request(request)
         return self._tls_transport().handle_request(request)
@@ -136,6 +141,7 @@ _TRANSPORT_ERRORS: dict[type[httpx.HTTPError], str] = {
     httpx.RemoteProtocolError: "the connection broke",
     httpx.ReadError: "the connection broke while reading the answer",
     httpx.WriteError: "the connection broke while sending",
+    httpx.ProxyError: "the proxy refused the request",
 }
 
 

@@ -215,7 +215,9 @@ class _Run:
         self.prefetch = DigestPrefetch(order, ["sha256"])
         try:
             # And connect to the index meanwhile: no request goes out before the files are read and checked.
-            self.early = _early_connections(self.repository, selection.files)
+            from ._early_connections import open_for_run
+
+            self.early = open_for_run(self.repository, selection.files)
             _load_stack()
             self._check_and_upload(self._read_all(selection.files))
         finally:
@@ -591,50 +593,6 @@ SKIPPED: dict[SkipKind, Action] = {
 def _upload_order(filename: str) -> tuple[bool, str]:
     """Wheels before sdists (an sdist first would let installers build from source meanwhile), by name."""
     return (not filename.endswith(".whl"), filename)
-
-
-def _early_connections(repository: Repository, files: Sequence[Path]) -> EarlyConnections | None:
-    """Connections to the origin the check reads first (see :func:`early_target`), opened in the
-    background; none to an origin behind a proxy (the client goes through it) or with nothing to publish."""
-    target = early_target(repository, files)
-    if target is None:
-        return None
-    from ._proxies import environment_proxies, proxy_for
-
-    url, count = target
-    if proxy_for(url, environment_proxies()) is not None:
-        return None
-    from ._early_connections import EarlyConnections
-    from ._tls_context import tls_context
-
-    return EarlyConnections(
-        url,
-        count,
-        tls_context=lambda: tls_context(repository, ask=False),
-        timeout=min(repository.timeout, 30.0),
-    )
-
-
-def early_target(repository: Repository, files: Sequence[Path]) -> tuple[str, int] | None:
-    """Where the index check reads first, and how many pages it reads there at once: each project's (told
-    apart by file name: the archives are not read yet) and the root's, unless the root is known."""
-    import re
-
-    from ._urls import KNOWN_SIMPLE_ROOTS, first_read_url
-
-    if not files:
-        return None
-    url = first_read_url(repository.check_url, repository.upload_url)
-    names = (
-        path.name.split("-", 1)[0] if path.name.endswith(".whl") else path.name.rsplit("-", 1)[0]
-        for path in files
-    )
-    projects = {re.sub(r"[-_.]+", "-", name).lower() for name in names}
-    return url, min(len(projects) + (url not in KNOWN_SIMPLE_ROOTS), _MAX_EARLY_CONNECTIONS)
-
-
-# As the index check reads at most 8 pages at once.
-_MAX_EARLY_CONNECTIONS = 8
 
 
 def _load_stack() -> None:

@@ -23,9 +23,9 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import PypiServer
 from tests.support.tls import TestCA, make_ca
 
-from publish_plugins._early_connections import EarlyConnections, _still_open
+from publish_plugins._early_connections import EarlyConnections, _still_open, early_target
+from publish_plugins._early_connections import open_for_run as _early_connections
 from publish_plugins._http_client import make_client
-from publish_plugins._run import _early_connections, early_target
 from publish_plugins._tls_context import tls_context
 from publish_plugins.options import Repository
 
@@ -379,3 +379,22 @@ def test_a_connect_thread_that_fails_unexpectedly_leaves_no_one_waiting(
         assert early.take("127.0.0.1", 9, 30.0) is None  # not a TimeoutError after 30 s
     finally:
         early.close()
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
+    pypiserver: PypiServer, *, dists: DistFactory, unique_name: str, tmp_path: Path
+) -> None:
+    """A misconfigured company proxy: the run fails in one line that says the request went through the
+    proxy, which one, and never its password; nothing reaches the index."""
+    files = dists.release(unique_name, "1.0")
+    proxy = "http://proxyuser:proxy-s3cret@127.0.0.1:9"  # the discard port: refused at once
+
+    result = run_cli(
+        [*creds(pypiserver), "--retries", "0", *map(str, files)], cwd=tmp_path, env={"HTTP_PROXY": proxy}
+    )
+
+    assert result.returncode == 1, result.stderr
+    line = error_line(result)
+    assert "Connection refused (through the proxy http://***@127.0.0.1:9)" in line
+    assert "proxy-s3cret" not in result.stderr + result.stdout
+    assert {path.name for path in files}.isdisjoint(pypiserver.stored_files())
