@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import DistFactory
-from tests.support.isolation import CI_IDENTITY_PREFIXES
+from tests.support.isolation import CI_IDENTITY_PREFIXES, loopback_unproxied
 from tests.support.oidc import FakeGitHubTokenService, FakePyPI
 from tests.support.origin import RecordingServer, recording_server
 from tests.support.proxy import FaultProxy, started_proxies
@@ -249,4 +249,7 @@ def _no_ci_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(CI_IDENTITY_PREFIXES):
             monkeypatch.delenv(key)
+    # A proxy of the machine's would stand between a run in this process and the test servers.
+    for key, value in loopback_unproxied(dict(os.environ)).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setattr("publish_plugins._ci._GOOGLE_PRODUCT_FILE", Path("/nonexistent/product_name"))

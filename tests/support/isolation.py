@@ -63,10 +63,24 @@ def search_path(*folders: Path | str) -> str:
 
 def machine_env(home: Path, *, drop: tuple[str, ...] = (), keyring: str = NULL_KEYRING) -> dict[str, str]:
     """The machine's environment without the variables starting with ``drop`` or
-    :data:`MACHINE_PREFIXES`, then :func:`home_env`."""
+    :data:`MACHINE_PREFIXES`, then :func:`home_env`; a proxy of the machine's is kept for what a build
+    downloads, and :func:`loopback_unproxied` keeps the test servers out of it."""
     prefixes = (*MACHINE_PREFIXES, *drop)
     kept = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
-    return {**kept, **home_env(home, keyring=keyring)}
+    return {**kept, **loopback_unproxied(kept), **home_env(home, keyring=keyring)}
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def loopback_unproxied(env: dict[str, str]) -> dict[str, str]:
+    """``NO_PROXY`` and ``no_proxy`` (the lowercase one wins where both are set) extended with the
+    loopback hosts: the test servers are reached directly, as a developer's local index would need, even
+    on a machine whose proxy settings the tests keep."""
+    current = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    hosts = [host for host in current.split(",") if host.strip()]
+    merged = ",".join([*hosts, *(host for host in LOOPBACK_HOSTS if host not in hosts)])
+    return {"NO_PROXY": merged, "no_proxy": merged}
 
 
 def keyring_backend(folder: Path, module: str, source: str, backend: str) -> dict[str, str]:
