@@ -398,3 +398,38 @@ def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
     assert "Connection refused (through the proxy http://***@127.0.0.1:9)" in line
     assert "proxy-s3cret" not in result.stderr + result.stdout
     assert {path.name for path in files}.isdisjoint(pypiserver.stored_files())
+
+
+def test_a_connection_the_server_spoke_on_unasked_is_never_used() -> None:
+    """A hostile or broken server writes before any request (say, a ready-made "404 Not Found"): that
+    connection is dropped, so the client can never read those bytes as the answer to its own request."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def speak_first() -> None:
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    server = threading.Thread(target=speak_first, daemon=True)
+    server.start()
+    early = EarlyConnections(
+        f"http://127.0.0.1:{port}/", 1, tls_context=ssl.create_default_context, timeout=5.0
+    )
+    try:
+        server.join(10)
+        with early._changed:  # wait (bounded) until the attempt is over and the bytes have arrived
+            early._changed.wait_for(lambda: early._pending == 0, timeout=10)
+        ready = [sock for _opened, sock in early._ready]
+        assert len(ready) == 1
+        ready[0].settimeout(5)
+        assert ready[0].recv(1, socket.MSG_PEEK) == b"H"  # the unasked answer is there
+        assert early.take("127.0.0.1", port, 5.0) is None  # and the connection is not handed out
+    finally:
+        early.close()
+        for conn in accepted:
+            conn.close()
+        listener.close()
