@@ -301,7 +301,9 @@ class FaultProxy:
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        for thread in list(self._threads):
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(10)
         if self._listener is not None:
             self._listener.close()
@@ -496,9 +498,10 @@ class FaultProxy:
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=self._guard, args=(target, *args), daemon=True)
+        # Registered and started under one lock: stop() never sees a thread it cannot join yet.
         with self._lock:
             self._threads.add(thread)
-        thread.start()
+            thread.start()
 
     def _guard(self, target: Callable[..., None], *args: object) -> None:
         # Connection threads must never raise: a traceback in a thread is noise, not a test result.
